@@ -1,0 +1,525 @@
+//! One shard's data: its logical databases, the values they hold, and expiry.
+//!
+//! A [`Keyspace`] owns `databases` [`Db`]s. Each `Db` maps keys (byte strings)
+//! to [`Entry`]s in a [`dict::Dict`] — a chained hash table whose reverse-binary
+//! cursor gives SCAN Redis's guarantees — and keeps an ordered expiry index so
+//! the active-expiry cycle finds due keys without sampling.
+//!
+//! Expiry follows Redis (`keyIsExpired`): a key whose expire time is `when`
+//! (Unix ms) is expired once `now_ms > when`. Every lookup expires lazily; the
+//! shard calls [`Db::active_expire`] from a platform timer.
+//!
+//! This module never reads the clock or draws randomness itself: the caller
+//! passes `now_ms` and an RNG. It knows nothing of connections or shards.
+
+pub mod dict;
+
+use std::collections::BTreeSet;
+
+use bytes::Bytes;
+use rand::RngCore;
+
+use dict::Dict;
+
+/// A value stored under a key. Further types (list, hash, set, sorted set,
+/// stream) join as their command families land.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// A Redis string: arbitrary bytes, at most `proto-max-bulk-len` long.
+    String(Bytes),
+}
+
+impl Value {
+    /// The name `TYPE` reports (Redis: `string`, `list`, ...).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::String(_) => "string",
+        }
+    }
+
+    /// The name `OBJECT ENCODING` reports, as Redis would for the same
+    /// content: `int` for a canonical 64-bit integer, `embstr` up to 44 bytes,
+    /// `raw` beyond.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::String(bytes) => string_encoding(bytes),
+        }
+    }
+
+    /// Approximate heap bytes this value holds (INFO memory estimates).
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            Value::String(bytes) => bytes.len(),
+        }
+    }
+}
+
+fn string_encoding(bytes: &[u8]) -> &'static str {
+    const EMBSTR_BYTES_MAX: usize = 44;
+    if bytes.len() <= 20 && parse_canonical_i64(bytes).is_some() {
+        "int"
+    } else if bytes.len() <= EMBSTR_BYTES_MAX {
+        "embstr"
+    } else {
+        "raw"
+    }
+}
+
+/// Parses `bytes` as a signed 64-bit integer in canonical form, as Redis's
+/// `string2ll`: optional `-`, no `+`, no leading zeros (except `0` itself), no
+/// spaces. `None` if not canonical or out of range.
+pub fn parse_canonical_i64(bytes: &[u8]) -> Option<i64> {
+    let (negative, digits) = match bytes.split_first() {
+        None => return None,
+        Some((b'-', rest)) => (true, rest),
+        Some(_) => (false, bytes),
+    };
+    match digits {
+        [] => return None,
+        [b'0'] => return if negative { None } else { Some(0) },
+        [b'0', ..] => return None,
+        _ => {}
+    }
+    let mut magnitude: u64 = 0;
+    for &byte in digits {
+        if !byte.is_ascii_digit() {
+            return None;
+        }
+        magnitude = magnitude
+            .checked_mul(10)?
+            .checked_add(u64::from(byte - b'0'))?;
+    }
+    if negative {
+        0i64.checked_sub_unsigned(magnitude)
+    } else {
+        i64::try_from(magnitude).ok()
+    }
+}
+
+/// A key's value and its expire time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    /// The stored value.
+    pub value: Value,
+    /// Absolute expire time in Unix ms, if the key has a TTL. Changed only
+    /// through [`Db`] so the expiry index stays consistent.
+    expire_at_ms: Option<u64>,
+}
+
+impl Entry {
+    /// An entry with the given value and optional absolute expire time (Unix ms).
+    pub fn new(value: Value, expire_at_ms: Option<u64>) -> Entry {
+        Entry {
+            value,
+            expire_at_ms,
+        }
+    }
+
+    /// Absolute expire time in Unix ms, if any.
+    pub fn expire_at_ms(&self) -> Option<u64> {
+        self.expire_at_ms
+    }
+
+    fn is_expired(&self, now_ms: u64) -> bool {
+        self.expire_at_ms.is_some_and(|when| now_ms > when)
+    }
+}
+
+/// Counters a database keeps for `INFO stats`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DbStats {
+    /// Successful read lookups (`keyspace_hits`).
+    pub keyspace_hits: u64,
+    /// Failed read lookups (`keyspace_misses`).
+    pub keyspace_misses: u64,
+    /// Keys removed because their TTL passed (`expired_keys`).
+    pub expired_keys: u64,
+}
+
+/// One logical database (`SELECT n`).
+#[derive(Debug)]
+pub struct Db {
+    dict: Dict<Bytes, Entry>,
+    /// (expire_at_ms, key) for every key with a TTL, ordered by due time.
+    expires: BTreeSet<(u64, Bytes)>,
+    stats: DbStats,
+}
+
+impl Db {
+    /// An empty database whose hash order is fixed by `seeds` (from the
+    /// Platform's RNG, so the simulator seed fixes KEYS/SCAN order).
+    pub fn new(seeds: [u64; 4]) -> Db {
+        Db {
+            dict: Dict::with_seeds(seeds),
+            expires: BTreeSet::new(),
+            stats: DbStats::default(),
+        }
+    }
+
+    /// Number of keys, including expired ones not yet reclaimed (as Redis's DBSIZE).
+    pub fn len(&self) -> usize {
+        self.dict.len()
+    }
+
+    /// True when the database holds no keys.
+    pub fn is_empty(&self) -> bool {
+        self.dict.is_empty()
+    }
+
+    /// Number of keys with a TTL (`expires=` in INFO keyspace).
+    pub fn expires_len(&self) -> usize {
+        self.expires.len()
+    }
+
+    /// Counters for INFO.
+    pub fn stats(&self) -> DbStats {
+        self.stats
+    }
+
+    /// Removes `key` if its TTL has passed; true if the key is (now) absent.
+    fn expire_if_due(&mut self, key: &[u8], now_ms: u64) -> bool {
+        let expired = match self.dict.get(key) {
+            None => return true,
+            Some(entry) => entry.is_expired(now_ms),
+        };
+        if expired {
+            self.remove_entry(key);
+            self.stats.expired_keys += 1;
+        }
+        expired
+    }
+
+    /// The live entry under `key`, expiring it lazily first.
+    pub fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&Entry> {
+        if self.expire_if_due(key, now_ms) {
+            return None;
+        }
+        self.dict.get(key)
+    }
+
+    /// Like [`Db::get`], but counts a keyspace hit or miss (Redis's
+    /// `lookupKeyRead`). Use for commands that read the key's value.
+    pub fn get_for_read(&mut self, key: &[u8], now_ms: u64) -> Option<&Entry> {
+        if self.expire_if_due(key, now_ms) {
+            self.stats.keyspace_misses += 1;
+            return None;
+        }
+        let found = self.dict.get(key);
+        match found {
+            Some(_) => self.stats.keyspace_hits += 1,
+            None => self.stats.keyspace_misses += 1,
+        }
+        found
+    }
+
+    /// The live value under `key`, mutably (the TTL is kept).
+    pub fn value_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Value> {
+        if self.expire_if_due(key, now_ms) {
+            return None;
+        }
+        self.dict.get_mut(key).map(|entry| &mut entry.value)
+    }
+
+    /// True if a live key exists.
+    pub fn contains(&mut self, key: &[u8], now_ms: u64) -> bool {
+        !self.expire_if_due(key, now_ms)
+    }
+
+    /// Stores `value` under `key` with the given TTL, replacing any previous
+    /// entry (and its TTL). `key` is copied so it never pins a network buffer.
+    pub fn insert(&mut self, key: &[u8], value: Value, expire_at_ms: Option<u64>) {
+        let key = Bytes::copy_from_slice(key);
+        if let Some(when) = expire_at_ms {
+            self.expires.insert((when, key.clone()));
+        }
+        if let Some(old) = self.dict.insert(
+            key.clone(),
+            Entry {
+                value,
+                expire_at_ms,
+            },
+        ) {
+            if let Some(old_when) = old.expire_at_ms {
+                if Some(old_when) != expire_at_ms {
+                    self.expires.remove(&(old_when, key));
+                }
+            }
+        }
+    }
+
+    /// Stores a whole entry (value and TTL) under `key`.
+    pub fn insert_entry(&mut self, key: &[u8], entry: Entry) {
+        self.insert(key, entry.value, entry.expire_at_ms);
+    }
+
+    /// Replaces the value under an existing live key, keeping its TTL
+    /// (APPEND, INCR, SETRANGE, KEEPTTL). Inserts without TTL if absent.
+    pub fn replace_value(&mut self, key: &[u8], value: Value, now_ms: u64) {
+        match self.value_mut(key, now_ms) {
+            Some(slot) => *slot = value,
+            None => self.insert(key, value, None),
+        }
+    }
+
+    /// Removes a live key, returning its entry (`None` if absent or expired).
+    pub fn remove(&mut self, key: &[u8], now_ms: u64) -> Option<Entry> {
+        if self.expire_if_due(key, now_ms) {
+            return None;
+        }
+        self.remove_entry(key)
+    }
+
+    fn remove_entry(&mut self, key: &[u8]) -> Option<Entry> {
+        let (key, entry) = self.dict.remove(key)?;
+        if let Some(when) = entry.expire_at_ms {
+            self.expires.remove(&(when, key));
+        }
+        Some(entry)
+    }
+
+    /// Sets or clears the TTL of a live key; false if the key is absent.
+    pub fn set_expiry(&mut self, key: &[u8], expire_at_ms: Option<u64>, now_ms: u64) -> bool {
+        if self.expire_if_due(key, now_ms) {
+            return false;
+        }
+        let Some((stored_key, entry)) = self.dict.get_key_value(key) else {
+            return false;
+        };
+        let stored_key = stored_key.clone();
+        let old = entry.expire_at_ms;
+        if old == expire_at_ms {
+            return true;
+        }
+        if let Some(old_when) = old {
+            self.expires.remove(&(old_when, stored_key.clone()));
+        }
+        if let Some(when) = expire_at_ms {
+            self.expires.insert((when, stored_key));
+        }
+        if let Some(entry) = self.dict.get_mut(key) {
+            entry.expire_at_ms = expire_at_ms;
+        }
+        true
+    }
+
+    /// Removes every key.
+    pub fn clear(&mut self) {
+        self.dict.clear();
+        self.expires.clear();
+    }
+
+    /// One SCAN step over the dict (see [`dict::Dict::scan`]): visits live keys
+    /// at `cursor` and returns the next cursor (0 when done).
+    pub fn scan(&self, cursor: u64, now_ms: u64, mut visit: impl FnMut(&Bytes, &Entry)) -> u64 {
+        self.dict.scan(cursor, |key, entry| {
+            if !entry.is_expired(now_ms) {
+                visit(key, entry)
+            }
+        })
+    }
+
+    /// Every live key with its entry, in hash order.
+    pub fn iter(&self, now_ms: u64) -> impl Iterator<Item = (&Bytes, &Entry)> {
+        self.dict
+            .iter()
+            .filter(move |(_, entry)| !entry.is_expired(now_ms))
+    }
+
+    /// A random live key (RANDOMKEY), expiring dead candidates it meets.
+    pub fn random_key(&mut self, now_ms: u64, rng: &mut dyn RngCore) -> Option<Bytes> {
+        const ATTEMPTS_MAX: usize = 100;
+        for _ in 0..ATTEMPTS_MAX {
+            let (key, expired) = {
+                let mut draw = || rng.next_u64();
+                let (key, entry) = self.dict.random_entry(&mut draw)?;
+                (key.clone(), entry.is_expired(now_ms))
+            };
+            if !expired {
+                return Some(key);
+            }
+            self.expire_if_due(&key, now_ms);
+        }
+        None
+    }
+
+    /// Removes up to `keys_max` keys whose TTL has passed, in due order;
+    /// returns how many were removed (Redis's active expiry cycle).
+    pub fn active_expire(&mut self, now_ms: u64, keys_max: usize) -> usize {
+        let mut removed = 0;
+        while removed < keys_max {
+            let Some((when, key)) = self.expires.first().cloned() else {
+                break;
+            };
+            if now_ms <= when {
+                break;
+            }
+            self.remove_entry(&key);
+            self.stats.expired_keys += 1;
+            removed += 1;
+        }
+        removed
+    }
+
+    /// Approximate heap bytes of keys and values (INFO memory).
+    pub fn heap_bytes(&self) -> usize {
+        self.dict
+            .iter()
+            .map(|(key, entry)| key.len() + entry.value.heap_bytes())
+            .sum()
+    }
+}
+
+/// The databases of one shard.
+#[derive(Debug)]
+pub struct Keyspace {
+    dbs: Vec<Db>,
+}
+
+impl Keyspace {
+    /// `databases` empty databases; `seed_source` supplies hash seeds.
+    pub fn new(databases: usize, seed_source: &mut dyn RngCore) -> Keyspace {
+        assert!(databases > 0, "a keyspace needs at least one database");
+        let dbs = (0..databases)
+            .map(|_| {
+                let seeds = [
+                    seed_source.next_u64(),
+                    seed_source.next_u64(),
+                    seed_source.next_u64(),
+                    seed_source.next_u64(),
+                ];
+                Db::new(seeds)
+            })
+            .collect();
+        Keyspace { dbs }
+    }
+
+    /// Number of databases.
+    pub fn db_count(&self) -> usize {
+        self.dbs.len()
+    }
+
+    /// Database `index`. Panics if out of range: callers validate SELECT.
+    pub fn db(&mut self, index: usize) -> &mut Db {
+        &mut self.dbs[index]
+    }
+
+    /// Every database, for whole-keyspace commands and INFO.
+    pub fn dbs(&self) -> &[Db] {
+        &self.dbs
+    }
+
+    /// Every database, mutably (FLUSHALL, active expiry).
+    pub fn dbs_mut(&mut self) -> &mut [Db] {
+        &mut self.dbs
+    }
+
+    /// Swaps databases `a` and `b` (SWAPDB). Panics if out of range.
+    pub fn swap(&mut self, a: usize, b: usize) {
+        self.dbs.swap(a, b);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn db() -> Db {
+        Db::new([1, 2, 3, 4])
+    }
+
+    #[test]
+    fn canonical_integers_match_string2ll() {
+        assert_eq!(parse_canonical_i64(b"0"), Some(0));
+        assert_eq!(parse_canonical_i64(b"-12"), Some(-12));
+        assert_eq!(parse_canonical_i64(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_canonical_i64(b"-9223372036854775808"), Some(i64::MIN));
+        for bad in [
+            &b""[..],
+            b"-",
+            b"-0",
+            b"01",
+            b"+1",
+            b" 1",
+            b"1 ",
+            b"9223372036854775808",
+            b"1a",
+        ] {
+            assert_eq!(
+                parse_canonical_i64(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn key_with_expire_equal_to_now_is_still_alive() {
+        let mut db = db();
+        db.insert(b"k", Value::String(Bytes::from_static(b"v")), Some(1000));
+        assert!(db.get(b"k", 1000).is_some());
+        assert!(db.get(b"k", 1001).is_none());
+        assert_eq!(db.len(), 0);
+        assert_eq!(db.expires_len(), 0);
+        assert_eq!(db.stats().expired_keys, 1);
+    }
+
+    #[test]
+    fn overwrite_clears_old_ttl_from_index() {
+        let mut db = db();
+        db.insert(b"k", Value::String(Bytes::from_static(b"v")), Some(1000));
+        db.insert(b"k", Value::String(Bytes::from_static(b"w")), None);
+        assert_eq!(db.expires_len(), 0);
+        assert_eq!(db.active_expire(5000, 10), 0);
+        assert!(db.get(b"k", 5000).is_some());
+    }
+
+    #[test]
+    fn active_expire_removes_due_keys_in_order_and_respects_budget() {
+        let mut db = db();
+        for i in 0..10u64 {
+            db.insert(
+                format!("k{i}").as_bytes(),
+                Value::String(Bytes::new()),
+                Some(100 + i),
+            );
+        }
+        db.insert(b"forever", Value::String(Bytes::new()), None);
+        assert_eq!(db.active_expire(104, 3), 3);
+        assert_eq!(db.active_expire(104, 100), 1);
+        assert!(db.get(b"k4", 104).is_some());
+        assert_eq!(db.len(), 7);
+    }
+
+    #[test]
+    fn set_expiry_moves_index_entry() {
+        let mut db = db();
+        db.insert(b"k", Value::String(Bytes::new()), Some(50));
+        assert!(db.set_expiry(b"k", Some(500), 0));
+        assert_eq!(db.active_expire(100, 10), 0);
+        assert!(db.set_expiry(b"k", None, 0));
+        assert_eq!(db.expires_len(), 0);
+        assert!(!db.set_expiry(b"missing", Some(1), 0));
+    }
+
+    #[test]
+    fn random_key_skips_expired_keys() {
+        let mut db = db();
+        db.insert(b"dead", Value::String(Bytes::new()), Some(1));
+        db.insert(b"live", Value::String(Bytes::new()), None);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for _ in 0..20 {
+            assert_eq!(db.random_key(10, &mut rng).as_deref(), Some(&b"live"[..]));
+        }
+    }
+
+    #[test]
+    fn encodings_follow_redis_rules() {
+        let enc = |s: &'static [u8]| Value::String(Bytes::from_static(s)).encoding();
+        assert_eq!(enc(b"12345"), "int");
+        assert_eq!(enc(b"012"), "embstr");
+        assert_eq!(enc(&[b'a'; 44]), "embstr");
+        assert_eq!(enc(&[b'a'; 45]), "raw");
+    }
+}

@@ -1,0 +1,70 @@
+//! Every bound corekv enforces, named in one place (TigerBeetle style).
+//!
+//! A limit that a client could otherwise choose — a bulk length, a multibulk
+//! count, a pipeline depth — is capped here, and related limits are tied
+//! together by `const` assertions so that changing one cannot silently break
+//! another. Values that users may tune at run time live in
+//! [`crate::config::Config`] with these as their defaults.
+
+/// Default `proto-max-bulk-len`: the largest bulk string a client may send
+/// (bytes). Redis: 512 MB.
+pub const PROTO_MAX_BULK_LEN_DEFAULT: usize = 512 * 1024 * 1024;
+
+/// Largest multibulk count accepted (elements). Redis 7 refuses counts above
+/// `INT_MAX` with `invalid multibulk length`.
+pub const MULTIBULK_COUNT_MAX: usize = i32::MAX as usize;
+
+/// Longest inline command, or `*`/`$` header line, before a `\r` must appear
+/// (bytes). Redis: `PROTO_INLINE_MAX_SIZE`, 64 KB.
+pub const INLINE_BYTES_MAX: usize = 64 * 1024;
+
+/// The parser never pre-allocates more argument slots than this, whatever
+/// count a multibulk header claims (Redis caps argv at `min(count, 1024)`).
+pub const ARGV_PREALLOC_MAX: usize = 1024;
+
+/// Default `client-query-buffer-limit`: a connection whose unparsed input
+/// exceeds this is closed (bytes). Redis: 1 GB.
+pub const QUERY_BUFFER_BYTES_MAX_DEFAULT: usize = 1024 * 1024 * 1024;
+
+/// A connection stops being read while its pending output exceeds this
+/// (bytes); reading resumes once the socket drains it.
+pub const OUTPUT_PAUSE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Parsed-but-not-yet-executed commands a connection may hold while it waits
+/// for a cross-shard reply; parsing pauses beyond it.
+pub const PIPELINE_QUEUE_MAX: usize = 1024;
+
+/// Most commands forwarded to one shard in one batch for one connection.
+pub const FORWARD_BATCH_MAX: usize = 256;
+
+/// Number of logical databases (`databases`). Redis: 16.
+pub const DATABASES_DEFAULT: usize = 16;
+
+/// Hash slots in the keyspace (Redis Cluster's 16384).
+pub const HASH_SLOTS: usize = 16384;
+
+/// Most shards a server may run; shard indexes must fit the SCAN cursor's
+/// shard field.
+pub const SHARDS_MAX: usize = 256;
+
+/// Bits of a SCAN cursor that select the shard (`SHARDS_MAX` = 2^8).
+pub const SCAN_CURSOR_SHARD_BITS: u32 = 8;
+
+/// Keys examined per database by one active-expiry cycle on one shard.
+pub const ACTIVE_EXPIRE_KEYS_PER_CYCLE: usize = 200;
+
+/// Interval between active-expiry cycles (ms); Redis's default `hz 10`.
+pub const ACTIVE_EXPIRE_INTERVAL_MS: u64 = 100;
+
+/// Deepest nesting the RESP reply parser (used by clients, the simulator and
+/// fuzzers) accepts before reporting an error instead of recursing further.
+pub const RESP_NESTING_MAX: usize = 64;
+
+/// Most bytes of a client name (`CLIENT SETNAME`).
+pub const CLIENT_NAME_BYTES_MAX: usize = 1024;
+
+const _: () = assert!(SHARDS_MAX == 1 << SCAN_CURSOR_SHARD_BITS);
+const _: () = assert!(ARGV_PREALLOC_MAX <= MULTIBULK_COUNT_MAX);
+const _: () = assert!(INLINE_BYTES_MAX < PROTO_MAX_BULK_LEN_DEFAULT);
+const _: () = assert!(FORWARD_BATCH_MAX <= PIPELINE_QUEUE_MAX);
+const _: () = assert!(HASH_SLOTS.is_power_of_two());

@@ -1,0 +1,526 @@
+//! The production platform: one thread per shard, each with its own mio
+//! `Poll`, real sockets, real clocks.
+//!
+//! * **Connections.** Shard 0 owns the listening sockets and hands accepted
+//!   connections to shards round-robin; a connection then lives on that shard
+//!   (its home) for good.
+//! * **Mailboxes.** Each shard has a [`Mailbox`]: a mutex-protected queue of
+//!   messages (and handed-off sockets) plus a mio `Waker`. Within one loop
+//!   iteration a shard only appends to a local outbox per destination; at the
+//!   end of the iteration each non-empty outbox is moved into the
+//!   destination's mailbox with one lock and at most one wake-up. A
+//!   destination that is awake is not woken at all (`notified` flag), so a
+//!   busy server pays no syscalls for cross-shard traffic.
+//! * **Idle.** A shard with nothing to do sleeps in `epoll_wait` until its
+//!   next timer (at most [`IDLE_POLL_MS_MAX`]); it never busy-polls.
+//! * **Shutdown.** SHUTDOWN, SIGTERM or SIGINT set one flag; every loop sees
+//!   it within one poll timeout and exits.
+
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // the one module allowed to touch the OS
+
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use super::Platform;
+use crate::config::Config;
+use crate::shard::{ConnId, Message, ServerInfo, Shard};
+
+/// Longest a shard sleeps in poll, so it notices the shutdown flag (ms).
+pub const IDLE_POLL_MS_MAX: u64 = 100;
+/// Bytes read from a socket per `read` call.
+const READ_CHUNK_BYTES: usize = 64 * 1024;
+/// Events taken per poll.
+const EVENTS_CAPACITY: usize = 1024;
+/// Listening sockets occupy tokens from here down.
+const LISTENER_TOKEN_BASE: usize = usize::MAX - 16;
+const WAKER_TOKEN: Token = Token(usize::MAX);
+
+/// A shard's inbox, shared with every other shard.
+pub struct Mailbox {
+    messages: Mutex<Vec<Message>>,
+    streams: Mutex<Vec<(TcpStream, SocketAddr)>>,
+    /// True while the owner is awake (or already woken): senders skip the wake-up.
+    notified: AtomicBool,
+    waker: Waker,
+}
+
+impl Mailbox {
+    fn new(waker: Waker) -> Mailbox {
+        Mailbox {
+            messages: Mutex::new(Vec::new()),
+            streams: Mutex::new(Vec::new()),
+            notified: AtomicBool::new(true),
+            waker,
+        }
+    }
+
+    fn wake(&self) {
+        if !self.notified.swap(true, Ordering::SeqCst) {
+            if let Err(error) = self.waker.wake() {
+                tracing::error!(%error, "waking a shard failed");
+            }
+        }
+    }
+
+    fn deliver(&self, batch: &mut Vec<Message>) {
+        lock(&self.messages).append(batch);
+        self.wake();
+    }
+
+    fn hand_off(&self, stream: TcpStream, peer: SocketAddr) {
+        lock(&self.streams).push((stream, peer));
+        self.wake();
+    }
+
+    fn has_pending(&self) -> bool {
+        !lock(&self.messages).is_empty() || !lock(&self.streams).is_empty()
+    }
+}
+
+/// Locks a mutex, surviving a poisoned one (a panicking shard already
+/// brings the process down; the data is a plain queue).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The [`Platform`] of one production shard.
+pub struct ProductionPlatform {
+    index: usize,
+    outbox: Vec<Vec<Message>>,
+    mailboxes: Arc<Vec<Mailbox>>,
+    clock_origin: Instant,
+    shutdown: Arc<AtomicBool>,
+    seed_counter: u64,
+}
+
+impl ProductionPlatform {
+    /// Moves every queued message to its destination's mailbox.
+    fn flush_outbox(&mut self) {
+        for (to, batch) in self.outbox.iter_mut().enumerate() {
+            if !batch.is_empty() {
+                self.mailboxes[to].deliver(batch);
+            }
+        }
+    }
+}
+
+impl Platform for ProductionPlatform {
+    fn unix_time_us(&mut self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64)
+    }
+
+    fn monotonic_us(&mut self) -> u64 {
+        self.clock_origin.elapsed().as_micros() as u64
+    }
+
+    fn random_u64(&mut self) -> u64 {
+        // std's RandomState is seeded from the OS's randomness; hashing a
+        // counter with a fresh one yields unpredictable seeds without
+        // another dependency.
+        use std::hash::{BuildHasher, Hasher};
+        self.seed_counter += 1;
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u64(self.seed_counter);
+        hasher.write_usize(self.index);
+        hasher.finish()
+    }
+
+    fn send(&mut self, to: usize, message: Message) {
+        assert_ne!(to, self.index, "a shard serves its own requests inline");
+        self.outbox[to].push(message);
+    }
+
+    fn request_shutdown(&mut self) {
+        self.shutdown.store(true, Ordering::SeqCst);
+        for mailbox in self.mailboxes.iter() {
+            mailbox.wake();
+        }
+    }
+
+    fn rss_bytes(&mut self) -> Option<u64> {
+        let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+        let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+        Some(pages * 4096)
+    }
+}
+
+/// A running server: its port and the means to stop it.
+pub struct ServerHandle {
+    port: u16,
+    shutdown: Arc<AtomicBool>,
+    mailboxes: Arc<Vec<Mailbox>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl ServerHandle {
+    /// The TCP port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The flag that stops the server when set (signal handlers set it).
+    pub fn shutdown_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.shutdown)
+    }
+
+    /// Asks every shard to stop.
+    pub fn shutdown(&self) {
+        self.shutdown.store(true, Ordering::SeqCst);
+        for mailbox in self.mailboxes.iter() {
+            mailbox.wake();
+        }
+    }
+
+    /// Waits for every shard thread to exit (after [`ServerHandle::shutdown`],
+    /// SHUTDOWN, or a signal setting the flag).
+    pub fn join_until_stopped(mut self) {
+        for thread in std::mem::take(&mut self.threads) {
+            if thread.join().is_err() {
+                tracing::error!("a shard thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn bind(address: &str, port: u16) -> io::Result<TcpListener> {
+    let ip: std::net::IpAddr = address.parse().map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("invalid bind address {address}"),
+        )
+    })?;
+    let addr = SocketAddr::new(ip, port);
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )?;
+    socket.set_reuse_address(true)?;
+    if ip.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.bind(&addr.into())?;
+    socket.listen(511)?;
+    socket.set_nonblocking(true)?;
+    Ok(TcpListener::from_std(socket.into()))
+}
+
+/// Binds the configured addresses and starts one thread per shard.
+pub fn start(config: Config) -> io::Result<ServerHandle> {
+    let shard_count = config.threads;
+    let mut listeners = Vec::new();
+    let mut port = config.port;
+    for address in &config.bind {
+        let listener = bind(address, port)?;
+        port = listener.local_addr()?.port();
+        listeners.push(listener);
+    }
+    let mut polls = Vec::new();
+    let mut mailboxes = Vec::new();
+    for _ in 0..shard_count {
+        let poll = Poll::new()?;
+        mailboxes.push(Mailbox::new(Waker::new(poll.registry(), WAKER_TOKEN)?));
+        polls.push(poll);
+    }
+    let mailboxes = Arc::new(mailboxes);
+    let shutdown = Arc::new(AtomicBool::new(false));
+    let server = ServerInfo {
+        tcp_port: port,
+        process_id: std::process::id(),
+        executable: std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+    };
+    let mut threads = Vec::new();
+    for (index, poll) in polls.into_iter().enumerate() {
+        let platform = ProductionPlatform {
+            index,
+            outbox: (0..shard_count).map(|_| Vec::new()).collect(),
+            mailboxes: Arc::clone(&mailboxes),
+            clock_origin: Instant::now(),
+            shutdown: Arc::clone(&shutdown),
+            seed_counter: 0,
+        };
+        let shard = Shard::new(index, shard_count, config.clone(), server.clone(), platform);
+        let listeners = if index == 0 {
+            std::mem::take(&mut listeners)
+        } else {
+            Vec::new()
+        };
+        let thread = std::thread::Builder::new()
+            .name(format!("corekv-shard-{index}"))
+            .spawn(move || EventLoop::new(shard, poll, listeners).run())?;
+        threads.push(thread);
+    }
+    tracing::info!(
+        port,
+        shards = shard_count,
+        "corekv ready to accept connections"
+    );
+    Ok(ServerHandle {
+        port,
+        shutdown,
+        mailboxes,
+        threads,
+    })
+}
+
+/// A socket and the shard connection it carries.
+struct Socket {
+    stream: TcpStream,
+    /// Reading stopped for backpressure; resume when the shard wants input.
+    paused: bool,
+}
+
+/// One shard's event loop.
+struct EventLoop {
+    shard: Shard<ProductionPlatform>,
+    poll: Poll,
+    listeners: Vec<TcpListener>,
+    sockets: std::collections::HashMap<ConnId, Socket>,
+    next_hand_off: usize,
+    read_buffer: Vec<u8>,
+    ready: Vec<ConnId>,
+}
+
+impl EventLoop {
+    fn new(shard: Shard<ProductionPlatform>, poll: Poll, listeners: Vec<TcpListener>) -> EventLoop {
+        EventLoop {
+            shard,
+            poll,
+            listeners,
+            sockets: std::collections::HashMap::new(),
+            next_hand_off: 0,
+            read_buffer: vec![0; READ_CHUNK_BYTES],
+            ready: Vec::new(),
+        }
+    }
+
+    fn platform(&mut self) -> &mut ProductionPlatform {
+        self.shard.platform_mut()
+    }
+
+    fn run(mut self) {
+        for (i, listener) in self.listeners.iter_mut().enumerate() {
+            if let Err(error) = self.poll.registry().register(
+                listener,
+                Token(LISTENER_TOKEN_BASE - i),
+                Interest::READABLE,
+            ) {
+                tracing::error!(%error, "registering a listener failed");
+            }
+        }
+        let mut events = Events::with_capacity(EVENTS_CAPACITY);
+        let index = self.shard.index();
+        while !self.platform().shutdown.load(Ordering::SeqCst) {
+            let timeout = self.poll_timeout(index);
+            if let Err(error) = self.poll.poll(&mut events, Some(timeout)) {
+                if error.kind() != io::ErrorKind::Interrupted {
+                    tracing::error!(%error, "poll failed");
+                    break;
+                }
+            }
+            self.platform().mailboxes[index]
+                .notified
+                .store(true, Ordering::SeqCst);
+            for event in events.iter() {
+                match event.token() {
+                    WAKER_TOKEN => {}
+                    Token(t)
+                        if t > LISTENER_TOKEN_BASE - self.listeners.len()
+                            && t <= LISTENER_TOKEN_BASE =>
+                    {
+                        self.accept(LISTENER_TOKEN_BASE - t)
+                    }
+                    Token(t) => {
+                        let conn = t as ConnId;
+                        if event.is_readable() || event.is_read_closed() || event.is_error() {
+                            self.read(conn);
+                        }
+                        if event.is_writable() {
+                            self.ready.push(conn);
+                        }
+                    }
+                }
+            }
+            self.drain_mailbox(index);
+            if self.platform().monotonic_us() >= self.shard.poll_timeout_us() {
+                self.shard.handle_timer();
+            }
+            self.resume_paused();
+            self.flush_ready();
+            self.platform().flush_outbox();
+        }
+        tracing::debug!(shard = index, "shard loop exiting");
+    }
+
+    /// How long to sleep: until the next timer, zero if mail is waiting.
+    fn poll_timeout(&mut self, index: usize) -> Duration {
+        let mailbox = &self.platform().mailboxes[index];
+        mailbox.notified.store(false, Ordering::SeqCst);
+        if mailbox.has_pending() {
+            return Duration::ZERO;
+        }
+        let now_us = self.platform().monotonic_us();
+        let wait_us = self.shard.poll_timeout_us().saturating_sub(now_us);
+        Duration::from_micros(wait_us.min(IDLE_POLL_MS_MAX * 1000))
+    }
+
+    fn accept(&mut self, listener_index: usize) {
+        loop {
+            let (stream, peer) = match self.listeners[listener_index].accept() {
+                Ok(accepted) => accepted,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed");
+                    return;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let shard_count = self.platform().mailboxes.len();
+            let target = self.next_hand_off % shard_count;
+            self.next_hand_off += 1;
+            if target == self.shard.index() {
+                self.adopt(stream, peer);
+            } else {
+                self.platform().mailboxes[target].hand_off(stream, peer);
+            }
+        }
+    }
+
+    fn adopt(&mut self, mut stream: TcpStream, peer: SocketAddr) {
+        let conn = self.shard.handle_connect(peer.to_string());
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        if let Err(error) =
+            self.poll
+                .registry()
+                .register(&mut stream, Token(conn as usize), interest)
+        {
+            tracing::warn!(%error, "registering a connection failed");
+            self.shard.handle_disconnect(conn);
+            return;
+        }
+        self.sockets.insert(
+            conn,
+            Socket {
+                stream,
+                paused: false,
+            },
+        );
+        // Bytes may already be waiting: edge-triggered readiness reports only new arrivals.
+        self.read(conn);
+    }
+
+    fn drain_mailbox(&mut self, index: usize) {
+        let mailboxes = Arc::clone(&self.platform().mailboxes);
+        let streams = std::mem::take(&mut *lock(&mailboxes[index].streams));
+        for (stream, peer) in streams {
+            self.adopt(stream, peer);
+        }
+        let messages = std::mem::take(&mut *lock(&mailboxes[index].messages));
+        for message in messages {
+            self.shard.handle_message(message);
+        }
+    }
+
+    /// Reads until the socket is drained or the shard wants no more input.
+    fn read(&mut self, conn: ConnId) {
+        loop {
+            let Some(socket) = self.sockets.get_mut(&conn) else {
+                return;
+            };
+            if !self.shard.wants_input(conn) {
+                socket.paused = true;
+                break;
+            }
+            socket.paused = false;
+            match socket.stream.read(&mut self.read_buffer) {
+                Ok(0) => return self.close(conn),
+                Ok(n) => {
+                    self.shard.handle_input(conn, &self.read_buffer[..n]);
+                    if n < self.read_buffer.len() {
+                        break;
+                    }
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return self.close(conn),
+            }
+        }
+    }
+
+    fn resume_paused(&mut self) {
+        let paused: Vec<ConnId> = self
+            .sockets
+            .iter()
+            .filter(|(id, s)| s.paused && self.shard.wants_input(**id))
+            .map(|(id, _)| *id)
+            .collect();
+        for conn in paused {
+            self.read(conn);
+        }
+    }
+
+    /// Writes every connection's pending output; closes those that asked.
+    fn flush_ready(&mut self) {
+        let mut ready = std::mem::take(&mut self.ready);
+        loop {
+            self.shard.take_ready(&mut ready);
+            if ready.is_empty() {
+                break;
+            }
+            ready.sort_unstable();
+            ready.dedup();
+            for conn in ready.drain(..) {
+                self.flush(conn);
+            }
+        }
+        self.ready = ready;
+    }
+
+    fn flush(&mut self, conn: ConnId) {
+        loop {
+            let Some(socket) = self.sockets.get_mut(&conn) else {
+                return;
+            };
+            let output = self.shard.output(conn);
+            if output.is_empty() {
+                break;
+            }
+            match socket.stream.write(output) {
+                Ok(n) => self.shard.consume_output(conn, n),
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return self.close(conn),
+            }
+        }
+        if self.shard.should_close(conn) {
+            self.close(conn);
+        }
+    }
+
+    fn close(&mut self, conn: ConnId) {
+        if let Some(mut socket) = self.sockets.remove(&conn) {
+            let _ = self.poll.registry().deregister(&mut socket.stream);
+        }
+        self.shard.handle_disconnect(conn);
+    }
+}

@@ -1,0 +1,160 @@
+//! Messages between shards.
+//!
+//! A shard sends a [`Message::Request`] for work it cannot do itself (keys
+//! owned elsewhere, whole-keyspace fan-out, server-wide queries) and gets
+//! exactly one [`Message::Response`] back per request, carrying the same
+//! [`Ticket`]. Channels are FIFO per (sender, receiver) pair, so requests from
+//! one connection to one shard run in the order they were sent.
+
+use bytes::Bytes;
+
+use crate::commands::CommandSpec;
+use crate::keyspace::Entry;
+use crate::resp::Reply;
+
+/// A connection's id: unique across the whole server for its lifetime
+/// (CLIENT ID). Never reused.
+pub type ConnId = u64;
+
+/// Identifies one client command: the connection and the command's position
+/// in that connection's stream (0-based).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Origin {
+    /// The connection that sent the command.
+    pub conn: ConnId,
+    /// The command's index in the connection's command stream.
+    pub seq: u64,
+}
+
+/// Names the wait a response completes: the connection, which of its waits
+/// (waits are numbered per connection), and which part of the wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ticket {
+    /// The waiting connection (on the requesting shard).
+    pub conn: ConnId,
+    /// The connection's wait number.
+    pub wait: u64,
+    /// Which part of a multi-part wait this answers.
+    pub part: usize,
+}
+
+/// One command forwarded for execution.
+#[derive(Clone, Debug)]
+pub struct Forwarded {
+    /// The client command it is (or is a part of).
+    pub origin: Origin,
+    /// Its declaration (resolved once, on the home shard).
+    pub spec: &'static CommandSpec,
+    /// The argv to run (a part of the client's argv for split commands).
+    pub argv: Vec<Bytes>,
+}
+
+/// Work requested of another shard.
+#[derive(Debug)]
+pub enum Request {
+    /// Run these commands, in order, in database `db`; answered by
+    /// [`Response::Replies`] with one reply per command.
+    Execute(Vec<Forwarded>),
+    /// Return the live entries of these keys ([`Response::Entries`]).
+    Fetch(Vec<Bytes>),
+    /// Write these entries (`None` deletes the key); answered by [`Response::Done`].
+    Store(Vec<(Bytes, Option<Entry>)>),
+    /// Report this shard's counters ([`Response::Stats`]).
+    Stats,
+    /// Describe this shard's connections, CLIENT LIST style ([`Response::Text`]).
+    ClientList,
+    /// Apply CONFIG SET parameters ([`Response::Done`]).
+    ConfigSet(Vec<(String, String)>),
+    /// Reset statistics counters (CONFIG RESETSTAT; [`Response::Done`]).
+    ResetStats,
+}
+
+/// The answer to a [`Request`].
+#[derive(Debug)]
+pub enum Response {
+    /// One reply per executed command.
+    Replies(Vec<Reply>),
+    /// One entry per fetched key (`None` if absent).
+    Entries(Vec<Option<Entry>>),
+    /// The request was carried out.
+    Done,
+    /// A shard's counters.
+    Stats(ShardStats),
+    /// Text (CLIENT LIST lines).
+    Text(String),
+}
+
+/// A message on a shard channel.
+#[derive(Debug)]
+pub enum Message {
+    /// Work for the receiving shard.
+    Request {
+        /// The requesting shard (where the response goes).
+        from: usize,
+        /// Echoed in the response.
+        ticket: Ticket,
+        /// The requesting connection's selected database.
+        db: usize,
+        /// What to do.
+        request: Request,
+    },
+    /// The answer to an earlier request of the receiving shard.
+    Response {
+        /// The request's ticket.
+        ticket: Ticket,
+        /// The answer.
+        response: Response,
+    },
+}
+
+/// Counters one shard reports for INFO.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ShardStats {
+    /// Keys per database.
+    pub keys: Vec<u64>,
+    /// Keys with a TTL per database.
+    pub expires: Vec<u64>,
+    /// Connected clients.
+    pub connected_clients: u64,
+    /// Connections accepted since start.
+    pub total_connections_received: u64,
+    /// Commands executed since start.
+    pub total_commands_processed: u64,
+    /// Bytes read from clients.
+    pub total_net_input_bytes: u64,
+    /// Bytes written to clients.
+    pub total_net_output_bytes: u64,
+    /// Read lookups that found a key.
+    pub keyspace_hits: u64,
+    /// Read lookups that found nothing.
+    pub keyspace_misses: u64,
+    /// Keys removed by expiry.
+    pub expired_keys: u64,
+    /// Approximate bytes held by keys and values.
+    pub used_memory: u64,
+}
+
+impl ShardStats {
+    /// Adds another shard's counters to these.
+    pub fn add(&mut self, other: &ShardStats) {
+        let add_vec = |mine: &mut Vec<u64>, theirs: &[u64]| {
+            if mine.len() < theirs.len() {
+                mine.resize(theirs.len(), 0);
+            }
+            for (m, t) in mine.iter_mut().zip(theirs) {
+                *m += t;
+            }
+        };
+        add_vec(&mut self.keys, &other.keys);
+        add_vec(&mut self.expires, &other.expires);
+        self.connected_clients += other.connected_clients;
+        self.total_connections_received += other.total_connections_received;
+        self.total_commands_processed += other.total_commands_processed;
+        self.total_net_input_bytes += other.total_net_input_bytes;
+        self.total_net_output_bytes += other.total_net_output_bytes;
+        self.keyspace_hits += other.keyspace_hits;
+        self.keyspace_misses += other.keyspace_misses;
+        self.expired_keys += other.expired_keys;
+        self.used_memory += other.used_memory;
+    }
+}

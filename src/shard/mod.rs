@@ -1,0 +1,816 @@
+//! The sans-IO shard: one core's slice of the keyspace and the connections
+//! it is home to.
+//!
+//! A [`Shard`] is a state machine. Inputs are `handle_*` calls (a connection
+//! opened, bytes arrived, a connection closed, a message from another shard,
+//! a timer fired); outputs are each connection's output buffer (drained by the
+//! platform through [`Shard::output`] / [`Shard::consume_output`]) and
+//! messages it hands to [`Platform::send`]. It never calls the OS, so the
+//! production runtime and the simulator drive the same code.
+//!
+//! ## Ordering
+//!
+//! Each connection's commands execute in program order: a command whose keys
+//! live on another shard is forwarded, and the connection starts nothing else
+//! until its reply is back. Consecutive commands bound for the same shard
+//! travel in one batch (one message). So replies are written strictly in
+//! command order (P1), and the order in which shards execute commands
+//! respects every connection's program order (P2). Commands that only touch
+//! the home shard never pay a cross-shard cost.
+//!
+//! ## Multi-shard commands
+//!
+//! Split commands (MGET, MSET, DEL, EXISTS, ...) run one part per owning
+//! shard and reduce the replies; gathered commands (RENAME, COPY, MSETNX,
+//! LCS) fetch the entries to the home shard, run there over a scratch
+//! keyspace and store the results back; whole-keyspace commands run on every
+//! shard. These parts are not yet isolated from concurrent commands on the
+//! other shards: cross-shard atomicity is built on top of this by the
+//! transactions work.
+
+pub mod connection;
+pub mod message;
+pub(crate) mod plan;
+mod server;
+
+use std::collections::BTreeMap;
+
+use bytes::{Buf, Bytes};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+pub use message::{ConnId, Forwarded, Message, Origin, Request, Response, ShardStats, Ticket};
+
+use crate::commands::{flags, Args, CommandSpec, Ctx, Exec, Reduce, Table};
+use crate::config::Config;
+use crate::keyspace::Keyspace;
+use crate::limits;
+use crate::platform::{Platform, TraceEvent};
+use crate::resp::Reply;
+use crate::slot::SlotMap;
+use connection::{Connection, Queued, Then, Waiting};
+use plan::Plan;
+
+/// Facts about the running server that INFO and HELLO report.
+#[derive(Clone, Debug, Default)]
+pub struct ServerInfo {
+    /// The TCP port actually listened on.
+    pub tcp_port: u16,
+    /// The process id.
+    pub process_id: u32,
+    /// Path of the executable.
+    pub executable: String,
+}
+
+/// Counters kept per shard for INFO.
+#[derive(Clone, Copy, Debug, Default)]
+struct Counters {
+    total_connections_received: u64,
+    total_commands_processed: u64,
+    total_net_input_bytes: u64,
+    total_net_output_bytes: u64,
+}
+
+/// One shard: its keyspace, its connections, and its view of the others.
+pub struct Shard<P: Platform> {
+    index: usize,
+    slots: SlotMap,
+    platform: P,
+    table: Table,
+    keyspace: Keyspace,
+    rng: ChaCha8Rng,
+    config: Config,
+    server: ServerInfo,
+    conns: BTreeMap<ConnId, Connection>,
+    ready: Vec<ConnId>,
+    next_conn_serial: u64,
+    counters: Counters,
+    started_us: u64,
+    next_cron_us: u64,
+    run_id: String,
+}
+
+impl<P: Platform> Shard<P> {
+    /// Shard `index` of `shard_count`, drawing its seeds from `platform`.
+    pub fn new(
+        index: usize,
+        shard_count: usize,
+        config: Config,
+        server: ServerInfo,
+        mut platform: P,
+    ) -> Shard<P> {
+        assert!(index < shard_count && shard_count <= limits::SHARDS_MAX);
+        let mut rng = ChaCha8Rng::seed_from_u64(platform.random_u64());
+        let keyspace = Keyspace::new(config.databases, &mut rng);
+        let started_us = platform.monotonic_us();
+        let run_id = (0..40)
+            .map(|_| char::from(b"0123456789abcdef"[rng.gen_range(0..16)]))
+            .collect();
+        Shard {
+            index,
+            slots: SlotMap::new(shard_count),
+            platform,
+            table: Table::new(),
+            keyspace,
+            rng,
+            config,
+            server,
+            conns: BTreeMap::new(),
+            ready: Vec::new(),
+            next_conn_serial: 0,
+            counters: Counters::default(),
+            started_us,
+            next_cron_us: started_us,
+            run_id,
+        }
+    }
+
+    /// This shard's index.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The platform, for the runtime that owns it.
+    pub fn platform(&self) -> &P {
+        &self.platform
+    }
+
+    /// The platform, mutably (e.g. to flush batched messages).
+    pub fn platform_mut(&mut self) -> &mut P {
+        &mut self.platform
+    }
+
+    /// This shard's keyspace (read-only; checkers and tests).
+    pub fn keyspace(&self) -> &Keyspace {
+        &self.keyspace
+    }
+
+    /// Number of open connections homed here.
+    pub fn connection_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// A new client connected; returns its server-wide unique id.
+    pub fn handle_connect(&mut self, peer: String) -> ConnId {
+        self.next_conn_serial += 1;
+        let id =
+            (self.next_conn_serial - 1) * self.slots.shard_count() as u64 + self.index as u64 + 1;
+        let now_us = self.platform.monotonic_us();
+        self.conns.insert(id, Connection::new(id, peer, now_us));
+        self.counters.total_connections_received += 1;
+        id
+    }
+
+    /// Bytes arrived on `conn`. Parses and runs every complete command the
+    /// connection may run now; replies accumulate in its output buffer.
+    pub fn handle_input(&mut self, conn: ConnId, bytes: &[u8]) {
+        let limit = self.config.client_query_buffer_limit;
+        let Some(connection) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        self.counters.total_net_input_bytes += bytes.len() as u64;
+        if connection.closing || connection.input_poisoned {
+            return;
+        }
+        connection.query.extend_from_slice(bytes);
+        if connection.query.len() > limit {
+            // Redis closes such a client without a reply (client-query-buffer-limit).
+            tracing::warn!(
+                conn,
+                bytes = connection.query.len(),
+                "closing client that exceeded the query buffer limit"
+            );
+            connection.closing = true;
+            connection.queue.clear();
+            connection.query.clear();
+            self.mark_ready(conn);
+            return;
+        }
+        self.drive(conn);
+    }
+
+    /// The client closed `conn` (or the platform closed it). Its pending
+    /// work is dropped; answers still in flight for it are discarded.
+    pub fn handle_disconnect(&mut self, conn: ConnId) {
+        self.conns.remove(&conn);
+    }
+
+    /// A message from another shard arrived.
+    pub fn handle_message(&mut self, message: Message) {
+        match message {
+            Message::Request {
+                from,
+                ticket,
+                db,
+                request,
+            } => {
+                let response = self.serve(db, request);
+                self.platform
+                    .send(from, Message::Response { ticket, response });
+            }
+            Message::Response { ticket, response } => {
+                self.complete_part(ticket, response);
+                self.drive(ticket.conn);
+            }
+        }
+    }
+
+    /// When the shard next wants [`Shard::handle_timer`] called, in the
+    /// platform's monotonic µs.
+    #[must_use]
+    pub fn poll_timeout_us(&self) -> u64 {
+        self.next_cron_us
+    }
+
+    /// Periodic work: the active-expiry cycle.
+    pub fn handle_timer(&mut self) {
+        let now_us = self.platform.monotonic_us();
+        if now_us < self.next_cron_us {
+            return;
+        }
+        let interval_us = 1_000_000 / u64::from(self.config.hz.max(1));
+        self.next_cron_us = now_us + interval_us;
+        let now_ms = self.platform.unix_time_us() / 1000;
+        for db in self.keyspace.dbs_mut() {
+            db.active_expire(now_ms, limits::ACTIVE_EXPIRE_KEYS_PER_CYCLE);
+        }
+    }
+
+    /// Moves the ids of connections with output to write, or to close, into
+    /// `out`. The platform then writes [`Shard::output`] and reports with
+    /// [`Shard::consume_output`].
+    pub fn take_ready(&mut self, out: &mut Vec<ConnId>) {
+        for id in self.ready.drain(..) {
+            if let Some(connection) = self.conns.get_mut(&id) {
+                connection.in_ready_list = false;
+                out.push(id);
+            }
+        }
+    }
+
+    /// Bytes waiting to be written to `conn` (empty if unknown).
+    pub fn output(&self, conn: ConnId) -> &[u8] {
+        self.conns.get(&conn).map_or(&[][..], |c| &c.output[..])
+    }
+
+    /// The platform wrote the first `written` bytes of [`Shard::output`].
+    /// Resumes a connection that was paused on a full output buffer.
+    pub fn consume_output(&mut self, conn: ConnId, written: usize) {
+        let Some(connection) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let written = written.min(connection.output.len());
+        connection.output.advance(written);
+        self.counters.total_net_output_bytes += written as u64;
+        if connection.output.is_empty() && connection.output.capacity() > limits::OUTPUT_PAUSE_BYTES
+        {
+            connection.output = bytes::BytesMut::new();
+        }
+        self.drive(conn);
+    }
+
+    /// True once `conn` should be closed: it asked to (QUIT, protocol error,
+    /// query buffer limit) and everything before has been written.
+    pub fn should_close(&self, conn: ConnId) -> bool {
+        self.conns
+            .get(&conn)
+            .is_none_or(|c| c.closing && c.output.is_empty())
+    }
+
+    /// False while `conn` should not be read: its output or queue is full
+    /// (backpressure), or it is closing.
+    pub fn wants_input(&self, conn: ConnId) -> bool {
+        self.conns.get(&conn).is_some_and(|c| {
+            !c.closing
+                && c.output.len() < limits::OUTPUT_PAUSE_BYTES
+                && c.queue.len() < limits::PIPELINE_QUEUE_MAX
+        })
+    }
+
+    fn mark_ready(&mut self, conn: ConnId) {
+        if let Some(connection) = self.conns.get_mut(&conn) {
+            if !connection.in_ready_list && (!connection.output.is_empty() || connection.closing) {
+                connection.in_ready_list = true;
+                self.ready.push(conn);
+            }
+        }
+    }
+
+    /// Runs the connection's commands until it must wait, its output is
+    /// full, or it has no complete command left.
+    fn drive(&mut self, conn: ConnId) {
+        loop {
+            let Some(connection) = self.conns.get_mut(&conn) else {
+                return;
+            };
+            if connection.waiting.is_some()
+                || connection.closing
+                || connection.output.len() >= limits::OUTPUT_PAUSE_BYTES
+            {
+                break;
+            }
+            if connection.queue.is_empty() {
+                self.parse_into_queue(conn);
+            }
+            let Some(item) = self.conns.get_mut(&conn).and_then(|c| c.queue.pop_front()) else {
+                break;
+            };
+            self.dispatch(conn, item);
+        }
+        self.mark_ready(conn);
+    }
+
+    /// Parses complete commands from the query buffer into the queue, up to
+    /// the queue bound, planning each one's route.
+    fn parse_into_queue(&mut self, conn: ConnId) {
+        let Shard {
+            conns,
+            table,
+            slots,
+            config,
+            index,
+            ..
+        } = self;
+        let Some(connection) = conns.get_mut(&conn) else {
+            return;
+        };
+        let limits = crate::resp::ParseLimits {
+            bulk_bytes_max: config.proto_max_bulk_len,
+            ..Default::default()
+        };
+        while connection.queue.len() < limits::PIPELINE_QUEUE_MAX && !connection.input_poisoned {
+            let (argv, plan) = match connection.parser.parse(&mut connection.query, &limits) {
+                Ok(None) => break,
+                Ok(Some(argv)) => {
+                    let plan = plan::plan(table, slots, *index, &argv);
+                    (argv, plan)
+                }
+                Err(error) => {
+                    connection.input_poisoned = true;
+                    (
+                        Vec::new(),
+                        Plan::ProtocolError(Reply::error_string(format!("ERR {error}"))),
+                    )
+                }
+            };
+            let origin = Origin {
+                conn,
+                seq: connection.next_seq,
+            };
+            connection.next_seq += 1;
+            connection.queue.push_back(Queued { origin, argv, plan });
+        }
+    }
+
+    fn write(&mut self, conn: ConnId, reply: &Reply) {
+        if let Some(connection) = self.conns.get_mut(&conn) {
+            connection.write(reply);
+        }
+    }
+
+    fn dispatch(&mut self, conn: ConnId, item: Queued) {
+        self.counters.total_commands_processed += 1;
+        let now_us = self.platform.monotonic_us();
+        let Some(connection) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        connection.last_command_us = now_us;
+        let db = connection.db;
+        let Queued { origin, argv, plan } = item;
+        match plan {
+            Plan::Reply(reply) => self.write(conn, &reply),
+            Plan::ProtocolError(reply) => {
+                self.write(conn, &reply);
+                if let Some(connection) = self.conns.get_mut(&conn) {
+                    connection.closing = true;
+                }
+            }
+            Plan::Here(spec) => {
+                let reply = self.execute(origin, db, spec, argv);
+                self.write(conn, &reply);
+            }
+            Plan::Remote(shard, spec) => {
+                self.forward_batch(conn, shard, Forwarded { origin, spec, argv })
+            }
+            Plan::Split(spec, reduce) => self.start_split(conn, origin, spec, reduce, argv),
+            Plan::AllShards(spec, reduce) => {
+                let requests = (0..self.slots.shard_count())
+                    .map(|shard| {
+                        (
+                            shard,
+                            Request::Execute(vec![Forwarded {
+                                origin,
+                                spec,
+                                argv: argv.clone(),
+                            }]),
+                        )
+                    })
+                    .collect();
+                self.start_wait(
+                    conn,
+                    requests,
+                    Then::Reduce {
+                        reduce,
+                        key_order: Vec::new(),
+                    },
+                );
+            }
+            Plan::Gather(spec) => self.start_gather(conn, origin, spec, argv),
+            Plan::Server(command) => server::run(self, conn, command, argv),
+        }
+    }
+
+    /// Runs a keyspace command on this shard's keyspace and traces it.
+    fn execute(
+        &mut self,
+        origin: Origin,
+        db: usize,
+        spec: &'static CommandSpec,
+        argv: Vec<Bytes>,
+    ) -> Reply {
+        let now_us = self.platform.unix_time_us();
+        let Exec::Keyspace { handler, .. } = spec.exec else {
+            panic!("execute called for server command {}", spec.name);
+        };
+        let mut ctx = Ctx {
+            keyspace: &mut self.keyspace,
+            db_index: db,
+            now_ms: now_us / 1000,
+            now_us,
+            rng: &mut self.rng,
+            shard_index: self.index,
+            shard_count: self.slots.shard_count(),
+            proto_max_bulk_len: self.config.proto_max_bulk_len,
+        };
+        let mut args = Args::new(argv);
+        let reply = handler(&mut ctx, &mut args).unwrap_or_else(Reply::from);
+        self.platform.trace(TraceEvent::Executed {
+            origin,
+            db,
+            argv: args.argv(),
+            reply: &reply,
+        });
+        reply
+    }
+
+    /// Sends `first`, and every queued command right behind it bound for the
+    /// same shard, as one batch.
+    fn forward_batch(&mut self, conn: ConnId, shard: usize, first: Forwarded) {
+        let Some(connection) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let mut batch = vec![first];
+        while batch.len() < limits::FORWARD_BATCH_MAX {
+            match connection.queue.front() {
+                Some(Queued {
+                    plan: Plan::Remote(next, _),
+                    ..
+                }) if *next == shard => {}
+                _ => break,
+            }
+            let Some(Queued {
+                origin,
+                argv,
+                plan: Plan::Remote(_, spec),
+            }) = connection.queue.pop_front()
+            else {
+                unreachable!("front was just matched as Remote");
+            };
+            batch.push(Forwarded { origin, spec, argv });
+        }
+        self.start_wait(conn, vec![(shard, Request::Execute(batch))], Then::Batch);
+    }
+
+    fn start_split(
+        &mut self,
+        conn: ConnId,
+        origin: Origin,
+        spec: &'static CommandSpec,
+        reduce: Reduce,
+        argv: Vec<Bytes>,
+    ) {
+        let split = plan::split(spec, &self.slots, &argv);
+        let requests = split
+            .parts
+            .into_iter()
+            .map(|(shard, argv)| {
+                (
+                    shard,
+                    Request::Execute(vec![Forwarded { origin, spec, argv }]),
+                )
+            })
+            .collect();
+        self.start_wait(
+            conn,
+            requests,
+            Then::Reduce {
+                reduce,
+                key_order: split.key_order,
+            },
+        );
+    }
+
+    fn start_gather(
+        &mut self,
+        conn: ConnId,
+        origin: Origin,
+        spec: &'static CommandSpec,
+        argv: Vec<Bytes>,
+    ) {
+        let mut keys_per_shard: Vec<(usize, Vec<Bytes>)> = Vec::new();
+        for key in spec.keys_of(&argv) {
+            let shard = self.slots.shard_of_key(key);
+            match keys_per_shard.iter_mut().find(|(s, _)| *s == shard) {
+                Some((_, keys)) if keys.contains(key) => {}
+                Some((_, keys)) => keys.push(key.clone()),
+                None => keys_per_shard.push((shard, vec![key.clone()])),
+            }
+        }
+        let keys_per_part = keys_per_shard
+            .iter()
+            .map(|(_, keys)| keys.clone())
+            .collect();
+        let requests = keys_per_shard
+            .into_iter()
+            .map(|(shard, keys)| (shard, Request::Fetch(keys)))
+            .collect();
+        self.start_wait(
+            conn,
+            requests,
+            Then::Gathered {
+                origin,
+                spec,
+                argv,
+                keys_per_part,
+            },
+        );
+    }
+
+    /// Starts a wait on `requests` (one part each). Parts for this shard are
+    /// served at once; the rest are sent. When the last part answers, `then`
+    /// runs.
+    fn start_wait(&mut self, conn: ConnId, requests: Vec<(usize, Request)>, then: Then) {
+        let Some(connection) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        assert!(
+            connection.waiting.is_none(),
+            "a connection waits on one thing at a time"
+        );
+        let wait = connection.next_wait;
+        connection.next_wait += 1;
+        let db = connection.db;
+        connection.waiting = Some(Waiting {
+            wait,
+            parts: (0..requests.len()).map(|_| None).collect(),
+            parts_left: requests.len(),
+            then,
+        });
+        for (part, (shard, request)) in requests.into_iter().enumerate() {
+            let ticket = Ticket { conn, wait, part };
+            if shard == self.index {
+                let response = self.serve(db, request);
+                self.complete_part(ticket, response);
+            } else {
+                self.platform.send(
+                    shard,
+                    Message::Request {
+                        from: self.index,
+                        ticket,
+                        db,
+                        request,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Records one part's answer; finishes the wait when it was the last.
+    fn complete_part(&mut self, ticket: Ticket, response: Response) {
+        let Some(connection) = self.conns.get_mut(&ticket.conn) else {
+            return;
+        };
+        let Some(waiting) = connection.waiting.as_mut() else {
+            panic!(
+                "response for connection {} which waits on nothing",
+                ticket.conn
+            );
+        };
+        assert_eq!(
+            waiting.wait, ticket.wait,
+            "response for a wait that is not current"
+        );
+        let slot = &mut waiting.parts[ticket.part];
+        assert!(slot.is_none(), "part answered twice");
+        *slot = Some(response);
+        waiting.parts_left -= 1;
+        if waiting.parts_left == 0 {
+            let Some(waiting) = connection.waiting.take() else {
+                return;
+            };
+            let parts = waiting
+                .parts
+                .into_iter()
+                .map(|p| p.expect("every part answered"))
+                .collect();
+            self.finish_wait(ticket.conn, waiting.then, parts);
+        }
+    }
+
+    fn finish_wait(&mut self, conn: ConnId, then: Then, parts: Vec<Response>) {
+        match then {
+            Then::Batch => {
+                for reply in parts.into_iter().flat_map(replies_of) {
+                    self.write(conn, &reply);
+                }
+            }
+            Then::Reduce { reduce, key_order } => {
+                let replies = parts
+                    .into_iter()
+                    .map(|p| replies_of(p).into_iter().next().unwrap_or(Reply::Null));
+                let reply = reduce_replies(reduce, replies.collect(), &key_order, &mut self.rng);
+                self.write(conn, &reply);
+            }
+            Then::Gathered {
+                origin,
+                spec,
+                argv,
+                keys_per_part,
+            } => self.finish_gather(conn, origin, spec, argv, keys_per_part, parts),
+            Then::Stored { reply } => self.write(conn, &reply),
+            Then::Server(then) => server::finish(self, conn, then, parts),
+        }
+    }
+
+    /// Runs a gathered command over a scratch keyspace holding the fetched
+    /// entries, then stores every key it may have written back to its owner.
+    fn finish_gather(
+        &mut self,
+        conn: ConnId,
+        origin: Origin,
+        spec: &'static CommandSpec,
+        argv: Vec<Bytes>,
+        keys_per_part: Vec<Vec<Bytes>>,
+        parts: Vec<Response>,
+    ) {
+        let Some(db) = self.conns.get(&conn).map(|c| c.db) else {
+            return;
+        };
+        let mut scratch = Keyspace::new(self.keyspace.db_count(), &mut self.rng);
+        for (keys, part) in keys_per_part.iter().zip(parts) {
+            let Response::Entries(entries) = part else {
+                panic!("fetch answered with {part:?}")
+            };
+            for (key, entry) in keys.iter().zip(entries) {
+                if let Some(entry) = entry {
+                    scratch.db(db).insert_entry(key, entry);
+                }
+            }
+        }
+        // The handler runs over the scratch keyspace exactly as it would over
+        // the real one, so gathered commands need no code of their own.
+        std::mem::swap(&mut self.keyspace, &mut scratch);
+        let reply = self.execute(origin, db, spec, argv);
+        std::mem::swap(&mut self.keyspace, &mut scratch);
+        if !spec.has_flag(flags::WRITE) {
+            self.write(conn, &reply);
+            return;
+        }
+        let now_ms = self.platform.unix_time_us() / 1000;
+        let requests = keys_per_part
+            .into_iter()
+            .map(|keys| {
+                let shard = self.slots.shard_of_key(&keys[0]);
+                let entries = keys.into_iter().map(|key| {
+                    let entry = scratch.db(db).get(&key, now_ms).cloned();
+                    (key, entry)
+                });
+                (shard, Request::Store(entries.collect()))
+            })
+            .collect();
+        self.start_wait(conn, requests, Then::Stored { reply });
+    }
+
+    /// Carries out a request from another shard (or a local part).
+    fn serve(&mut self, db: usize, request: Request) -> Response {
+        match request {
+            Request::Execute(commands) => {
+                let replies = commands
+                    .into_iter()
+                    .map(|f| self.execute(f.origin, db, f.spec, f.argv))
+                    .collect();
+                Response::Replies(replies)
+            }
+            Request::Fetch(keys) => {
+                let now_ms = self.platform.unix_time_us() / 1000;
+                let database = self.keyspace.db(db);
+                Response::Entries(
+                    keys.iter()
+                        .map(|key| database.get(key, now_ms).cloned())
+                        .collect(),
+                )
+            }
+            Request::Store(entries) => {
+                let now_ms = self.platform.unix_time_us() / 1000;
+                let database = self.keyspace.db(db);
+                for (key, entry) in entries {
+                    match entry {
+                        Some(entry) => database.insert_entry(&key, entry),
+                        None => {
+                            database.remove(&key, now_ms);
+                        }
+                    }
+                }
+                Response::Done
+            }
+            Request::Stats => Response::Stats(self.stats()),
+            Request::ClientList => Response::Text(server::client_list(self)),
+            Request::ConfigSet(pairs) => {
+                for (name, value) in pairs {
+                    // Validated by the requesting shard; a refusal here cannot happen.
+                    let _ = self.config.set_at_runtime(&name, &value);
+                }
+                Response::Done
+            }
+            Request::ResetStats => {
+                self.counters = Counters::default();
+                Response::Done
+            }
+        }
+    }
+
+    /// This shard's counters.
+    pub fn stats(&self) -> ShardStats {
+        let dbs = self.keyspace.dbs();
+        let db_stats = dbs.iter().map(|db| db.stats());
+        ShardStats {
+            keys: dbs.iter().map(|db| db.len() as u64).collect(),
+            expires: dbs.iter().map(|db| db.expires_len() as u64).collect(),
+            connected_clients: self.conns.len() as u64,
+            total_connections_received: self.counters.total_connections_received,
+            total_commands_processed: self.counters.total_commands_processed,
+            total_net_input_bytes: self.counters.total_net_input_bytes,
+            total_net_output_bytes: self.counters.total_net_output_bytes,
+            keyspace_hits: db_stats.clone().map(|s| s.keyspace_hits).sum(),
+            keyspace_misses: db_stats.clone().map(|s| s.keyspace_misses).sum(),
+            expired_keys: db_stats.map(|s| s.expired_keys).sum(),
+            used_memory: dbs.iter().map(|db| db.heap_bytes() as u64).sum(),
+        }
+    }
+}
+
+fn replies_of(response: Response) -> Vec<Reply> {
+    match response {
+        Response::Replies(replies) => replies,
+        other => panic!("expected replies, got {other:?}"),
+    }
+}
+
+/// Combines per-shard replies into the client's reply. The first error any
+/// part returned wins.
+fn reduce_replies(
+    reduce: Reduce,
+    parts: Vec<Reply>,
+    key_order: &[(usize, usize)],
+    rng: &mut ChaCha8Rng,
+) -> Reply {
+    if let Some(error) = parts.iter().find(|p| p.is_error()) {
+        return error.clone();
+    }
+    match reduce {
+        Reduce::SumIntegers => Reply::Integer(
+            parts
+                .iter()
+                .map(|p| if let Reply::Integer(n) = p { *n } else { 0 })
+                .sum(),
+        ),
+        Reduce::AllOk => Reply::ok(),
+        Reduce::ConcatArrays => Reply::Array(parts.into_iter().flat_map(array_items).collect()),
+        Reduce::MergeInKeyOrder => {
+            let arrays: Vec<Vec<Reply>> = parts.into_iter().map(array_items).collect();
+            let merged = key_order.iter().map(|&(part, index)| {
+                arrays
+                    .get(part)
+                    .and_then(|a| a.get(index))
+                    .cloned()
+                    .unwrap_or(Reply::Null)
+            });
+            Reply::Array(merged.collect())
+        }
+        Reduce::RandomNonNull => {
+            let candidates: Vec<Reply> = parts.into_iter().filter(|p| *p != Reply::Null).collect();
+            if candidates.is_empty() {
+                Reply::Null
+            } else {
+                candidates[rng.gen_range(0..candidates.len())].clone()
+            }
+        }
+    }
+}
+
+fn array_items(reply: Reply) -> Vec<Reply> {
+    match reply {
+        Reply::Array(items) => items,
+        _ => Vec::new(),
+    }
+}
