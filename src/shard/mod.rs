@@ -62,6 +62,22 @@ pub struct ServerInfo {
     pub executable: String,
 }
 
+/// Planted bugs, for proving that the simulator's checkers can fail. All
+/// off by default; production never turns them on. Each one breaks exactly
+/// one property the simulator checks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Run home-shard commands while an earlier forwarded command is still
+    /// outstanding, writing their replies at once (breaks P1 reply order).
+    pub local_skips_wait: bool,
+    /// Silently drop the last command of every forwarded batch of two or
+    /// more (a lost forward: its reply never comes).
+    pub drop_forwarded: bool,
+    /// Execute forwarded commands in database 0, whatever the connection
+    /// selected (breaks P2 serial equivalence).
+    pub remote_ignores_db: bool,
+}
+
 /// Counters kept per shard for INFO.
 #[derive(Clone, Copy, Debug, Default)]
 struct Counters {
@@ -88,6 +104,7 @@ pub struct Shard<P: Platform> {
     started_us: u64,
     next_cron_us: u64,
     run_id: String,
+    faults: Faults,
 }
 
 impl<P: Platform> Shard<P> {
@@ -122,7 +139,13 @@ impl<P: Platform> Shard<P> {
             started_us,
             next_cron_us: started_us,
             run_id,
+            faults: Faults::default(),
         }
+    }
+
+    /// Turns planted bugs on or off (simulator only; see [`Faults`]).
+    pub fn set_faults(&mut self, faults: Faults) {
+        self.faults = faults;
     }
 
     /// This shard's index.
@@ -477,6 +500,9 @@ impl<P: Platform> Shard<P> {
                 unreachable!("front was just matched as Remote");
             };
             batch.push(Forwarded { origin, spec, argv });
+        }
+        if self.faults.drop_forwarded && batch.len() > 1 {
+            batch.pop();
         }
         self.start_wait(conn, vec![(shard, Request::Execute(batch))], Then::Batch);
     }
