@@ -474,64 +474,6 @@ pub fn run(handler: Handler, ctx: &mut Ctx<'_>, argv: Vec<Bytes>) -> Reply {
     handler(ctx, &mut args).unwrap_or_else(Reply::from)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn b(items: &[&str]) -> Vec<Bytes> {
-        items
-            .iter()
-            .map(|s| Bytes::copy_from_slice(s.as_bytes()))
-            .collect()
-    }
-
-    #[test]
-    fn key_indexes_follow_first_last_step() {
-        let idx = |spec: KeySpec, argc| spec.indexes(argc).collect::<Vec<_>>();
-        assert_eq!(idx(KeySpec::FIRST, 2), vec![1]);
-        assert_eq!(idx(KeySpec::ALL, 4), vec![1, 2, 3]);
-        assert_eq!(idx(KeySpec::PAIRS, 5), vec![1, 3]);
-        assert_eq!(idx(KeySpec::NONE, 3), Vec::<usize>::new());
-        assert_eq!(idx(KeySpec::FIRST, 1), Vec::<usize>::new());
-    }
-
-    #[test]
-    fn unknown_command_error_matches_redis() {
-        let reply = unknown_command_error(&b(&["foo", "a", "b"]));
-        assert_eq!(
-            reply,
-            Reply::error_string(
-                "ERR unknown command 'foo', with args beginning with: 'a' 'b' ".into()
-            )
-        );
-        let reply = unknown_command_error(&b(&["x\r\ny"]));
-        assert_eq!(
-            reply,
-            Reply::error_string("ERR unknown command 'x  y', with args beginning with: ".into())
-        );
-    }
-
-    #[test]
-    fn table_lookup_is_case_insensitive_and_complete() {
-        let table = Table::new();
-        assert!(table.lookup(b"GeT").is_some());
-        assert!(table.lookup(b"nosuchcommand").is_none());
-        assert!(table.lookup(&[b'a'; 100]).is_none());
-        assert_eq!(table.iter().count(), table.len());
-    }
-
-    #[test]
-    fn arity_checks() {
-        let table = Table::new();
-        let get = table.lookup(b"get").unwrap();
-        assert!(get.arity_ok(2));
-        assert!(!get.arity_ok(3));
-        let mget = table.lookup(b"mget").unwrap();
-        assert!(mget.arity_ok(5));
-        assert!(!mget.arity_ok(1));
-    }
-}
-
 impl CommandSpec {
     /// Declares a keyspace command; documentation fields start empty (see
     /// [`CommandSpec::doc`]).
@@ -591,5 +533,117 @@ impl CommandSpec {
             complexity,
             ..self
         }
+    }
+}
+
+/// The README's compatibility table, generated from the command table so it
+/// can never drift from what the server implements: one row per command with
+/// its group, arity, flags and how it runs when its keys span shards.
+pub fn compatibility_markdown(table: &Table) -> String {
+    let mut rows: Vec<&'static CommandSpec> = table.iter().collect();
+    rows.sort_by_key(|spec| (spec.group, spec.name));
+    let mut out = String::from(
+        "| command | group | arity | flags | across shards |\n|---|---|---|---|---|\n",
+    );
+    for spec in rows {
+        let flag_names: Vec<&str> = flags::NAMES
+            .iter()
+            .filter(|(bit, _)| spec.has_flag(*bit))
+            .map(|(_, name)| *name)
+            .collect();
+        let routing = match spec.exec {
+            Exec::Server(_) => "connection / server",
+            Exec::Keyspace {
+                route: Route::Local,
+                ..
+            } => "home shard",
+            Exec::Keyspace {
+                route: Route::Keys(_),
+                ..
+            } if spec.keys.step == 0 || spec.keys == KeySpec::FIRST => "owner shard",
+            Exec::Keyspace {
+                route: Route::Keys(MultiShard::Split(_)),
+                ..
+            } => "split per shard, reduced",
+            Exec::Keyspace {
+                route: Route::Keys(MultiShard::Gather),
+                ..
+            } => "gathered to home shard",
+            Exec::Keyspace {
+                route: Route::AllShards(_),
+                ..
+            } => "every shard, reduced",
+            Exec::Keyspace {
+                route: Route::ScanCursor,
+                ..
+            } => "shard named by cursor",
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            spec.name.to_ascii_uppercase(),
+            spec.group,
+            spec.arity,
+            flag_names.join(", "),
+            routing
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(items: &[&str]) -> Vec<Bytes> {
+        items
+            .iter()
+            .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn key_indexes_follow_first_last_step() {
+        let idx = |spec: KeySpec, argc| spec.indexes(argc).collect::<Vec<_>>();
+        assert_eq!(idx(KeySpec::FIRST, 2), vec![1]);
+        assert_eq!(idx(KeySpec::ALL, 4), vec![1, 2, 3]);
+        assert_eq!(idx(KeySpec::PAIRS, 5), vec![1, 3]);
+        assert_eq!(idx(KeySpec::NONE, 3), Vec::<usize>::new());
+        assert_eq!(idx(KeySpec::FIRST, 1), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn unknown_command_error_matches_redis() {
+        let reply = unknown_command_error(&b(&["foo", "a", "b"]));
+        assert_eq!(
+            reply,
+            Reply::error_string(
+                "ERR unknown command 'foo', with args beginning with: 'a' 'b' ".into()
+            )
+        );
+        let reply = unknown_command_error(&b(&["x\r\ny"]));
+        assert_eq!(
+            reply,
+            Reply::error_string("ERR unknown command 'x  y', with args beginning with: ".into())
+        );
+    }
+
+    #[test]
+    fn table_lookup_is_case_insensitive_and_complete() {
+        let table = Table::new();
+        assert!(table.lookup(b"GeT").is_some());
+        assert!(table.lookup(b"nosuchcommand").is_none());
+        assert!(table.lookup(&[b'a'; 100]).is_none());
+        assert_eq!(table.iter().count(), table.len());
+    }
+
+    #[test]
+    fn arity_checks() {
+        let table = Table::new();
+        let get = table.lookup(b"get").unwrap();
+        assert!(get.arity_ok(2));
+        assert!(!get.arity_ok(3));
+        let mget = table.lookup(b"mget").unwrap();
+        assert!(mget.arity_ok(5));
+        assert!(!mget.arity_ok(1));
     }
 }

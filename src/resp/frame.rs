@@ -29,7 +29,7 @@
 //! # Limits
 //!
 //! Aggregates nest at most [`RESP_NESTING_MAX`] deep; recursion is bounded
-//! by that. Vectors start with at most [`AGGREGATE_PREALLOC_MAX`] slots
+//! by that. Vectors start with at most `AGGREGATE_PREALLOC_MAX` (16) slots
 //! whatever count the header declares, and grow as elements parse. An
 //! incomplete value is parsed again from its start on the next call, which
 //! suits a client but not a server.

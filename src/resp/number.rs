@@ -140,7 +140,8 @@ mod tests {
         fn format_then_parse_is_identity(value: i64) {
             let mut buffer = [0; INTEGER_TEXT_BYTES_MAX];
             let text = format_i64(value, &mut buffer);
-            proptest::prop_assert_eq!(text, value.to_string().as_bytes());
+            let expected = value.to_string();
+            proptest::prop_assert_eq!(text, expected.as_bytes());
             proptest::prop_assert_eq!(parse_i64(text), Some(value));
         }
     }

@@ -79,7 +79,7 @@ pub enum ProtocolError {
     /// "Protocol error: invalid multibulk length".
     InvalidMultibulkLength,
     /// A multibulk element that does not start with `$`:
-    /// "Protocol error: expected '$', got '<byte>'".
+    /// `Protocol error: expected '$', got '<byte>'`.
     ExpectedDollar(u8),
     /// `$` length that is not a number, negative, or above the limit:
     /// "Protocol error: invalid bulk length".
@@ -170,11 +170,19 @@ enum LineEnd {
     TooLong,
 }
 
-/// Outcome of reading one line-level item (a multibulk header, an inline
-/// request) from the front of the buffer.
-enum Step<T> {
-    /// The item was read and consumed.
-    Ready(T),
+/// The start of the next command.
+enum Command {
+    /// A whole inline command.
+    Inline(Vec<Bytes>),
+    /// A multibulk command whose header has been read.
+    Multibulk(Multibulk),
+}
+
+/// Outcome of reading a multibulk header or an inline request from the front
+/// of the buffer.
+enum Step {
+    /// A command was started (and its bytes consumed).
+    Ready(Command),
     /// An empty command (`*0`, a blank line) was consumed; parse on.
     Empty,
     /// The line is not all there; nothing was consumed.
@@ -218,27 +226,37 @@ impl Parser {
         buf: &mut BytesMut,
         limits: &ParseLimits,
     ) -> Result<Option<Vec<Bytes>>, ProtocolError> {
-        loop {
-            let multibulk = match self.multibulk.as_mut() {
-                Some(multibulk) => multibulk,
-                None => match buf.first() {
-                    None => return Ok(None),
-                    Some(b'*') => match parse_multibulk_header(buf, limits)? {
-                        Step::Ready(multibulk) => self.multibulk.insert(multibulk),
-                        Step::Empty => continue,
-                        Step::Incomplete => return Ok(None),
-                    },
-                    Some(_) => match parse_inline(buf, limits)? {
-                        Step::Ready(argv) => return Ok(Some(argv)),
-                        Step::Empty => continue,
-                        Step::Incomplete => return Ok(None),
-                    },
-                },
-            };
-            if !parse_bulks(multibulk, buf, limits)? {
-                return Ok(None);
-            }
-            return Ok(self.multibulk.take().map(|multibulk| multibulk.argv));
+        let multibulk = match self.multibulk.as_mut() {
+            Some(multibulk) => multibulk,
+            None => match start_command(buf, limits)? {
+                Some(Command::Inline(argv)) => return Ok(Some(argv)),
+                Some(Command::Multibulk(multibulk)) => self.multibulk.insert(multibulk),
+                None => return Ok(None),
+            },
+        };
+        if !parse_bulks(multibulk, buf, limits)? {
+            return Ok(None);
+        }
+        Ok(self.multibulk.take().map(|multibulk| multibulk.argv))
+    }
+}
+
+/// Skips empty commands and starts the next one: `Ok(None)` when its first
+/// line has not fully arrived.
+fn start_command(
+    buf: &mut BytesMut,
+    limits: &ParseLimits,
+) -> Result<Option<Command>, ProtocolError> {
+    loop {
+        let step = match buf.first() {
+            None => return Ok(None),
+            Some(b'*') => parse_multibulk_header(buf, limits)?,
+            Some(_) => parse_inline(buf, limits)?,
+        };
+        match step {
+            Step::Ready(command) => return Ok(Some(command)),
+            Step::Empty => {}
+            Step::Incomplete => return Ok(None),
         }
     }
 }
@@ -261,29 +279,31 @@ fn find_line_end(buf: &[u8], terminator: u8, extra_bytes: usize, limits: &ParseL
 
 /// Parses `*<count>\r?` at the front of `buf` (which starts with `*`);
 /// a count of zero or less is an empty command.
-fn parse_multibulk_header(
-    buf: &mut BytesMut,
-    limits: &ParseLimits,
-) -> Result<Step<Multibulk>, ProtocolError> {
+fn parse_multibulk_header(buf: &mut BytesMut, limits: &ParseLimits) -> Result<Step, ProtocolError> {
     let cr_index = match find_line_end(buf, b'\r', 1, limits) {
         LineEnd::At(index) => index,
         LineEnd::Incomplete => return Ok(Step::Incomplete),
         LineEnd::TooLong => return Err(ProtocolError::TooBigMbulkCountString),
     };
-    let count = parse_i64(&buf[1..cr_index]).ok_or(ProtocolError::InvalidMultibulkLength)?;
-    if usize::try_from(count).is_ok_and(|count| count > limits.multibulk_count_max) {
-        return Err(ProtocolError::InvalidMultibulkLength);
-    }
+    // `buf[0]` is the '*', so the '\r' is at index 1 or later.
+    let count = match parse_i64(&buf[1..cr_index]) {
+        Some(count) if count <= 0 => 0,
+        Some(count) => usize::try_from(count)
+            .ok()
+            .filter(|&count| count <= limits.multibulk_count_max)
+            .ok_or(ProtocolError::InvalidMultibulkLength)?,
+        None => return Err(ProtocolError::InvalidMultibulkLength),
+    };
     // Redis skips the '\r' and the byte after it without checking for '\n'.
     buf.advance(cr_index + 2);
-    match usize::try_from(count) {
-        Ok(count) if count > 0 => Ok(Step::Ready(Multibulk {
-            remaining_count: count,
-            argv: Vec::with_capacity(count.min(ARGV_PREALLOC_MAX)),
-            pending_bulk_len: None,
-        })),
-        _ => Ok(Step::Empty),
+    if count == 0 {
+        return Ok(Step::Empty);
     }
+    Ok(Step::Ready(Command::Multibulk(Multibulk {
+        remaining_count: count,
+        argv: Vec::with_capacity(count.min(ARGV_PREALLOC_MAX)),
+        pending_bulk_len: None,
+    })))
 }
 
 /// Reads bulk arguments into `multibulk` until it is complete (`Ok(true)`)
@@ -343,10 +363,7 @@ fn parse_bulk_header(
 
 /// Parses one inline request line at the front of `buf`; a blank line is an
 /// empty command.
-fn parse_inline(
-    buf: &mut BytesMut,
-    limits: &ParseLimits,
-) -> Result<Step<Vec<Bytes>>, ProtocolError> {
+fn parse_inline(buf: &mut BytesMut, limits: &ParseLimits) -> Result<Step, ProtocolError> {
     let lf_index = match find_line_end(buf, b'\n', 0, limits) {
         LineEnd::At(index) => index,
         LineEnd::Incomplete => return Ok(Step::Incomplete),
@@ -356,11 +373,10 @@ fn parse_inline(
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let argv = split_inline_args(line)?;
     buf.advance(lf_index + 1);
-    Ok(if argv.is_empty() {
-        Step::Empty
-    } else {
-        Step::Ready(argv)
-    })
+    if argv.is_empty() {
+        return Ok(Step::Empty);
+    }
+    Ok(Step::Ready(Command::Inline(argv)))
 }
 
 /// C's `isspace` in the "C" locale: the blanks skipped between arguments and

@@ -227,6 +227,8 @@ impl<P: Platform> Shard<P> {
                 db,
                 request,
             } => {
+                // Planted bug (`Faults::remote_ignores_db`).
+                let db = if self.faults.remote_ignores_db { 0 } else { db };
                 let response = self.serve(db, request);
                 self.platform
                     .send(from, Message::Response { ticket, response });
@@ -326,7 +328,9 @@ impl<P: Platform> Shard<P> {
             let Some(connection) = self.conns.get_mut(&conn) else {
                 return;
             };
-            if connection.waiting.is_some()
+            // Planted bug (`Faults::local_skips_wait`): home-shard commands overtake the wait.
+            let skip_wait = self.faults.local_skips_wait && connection.waiting.is_some();
+            if (connection.waiting.is_some() && !skip_wait)
                 || connection.closing
                 || connection.output.len() >= limits::OUTPUT_PAUSE_BYTES
             {
@@ -335,7 +339,21 @@ impl<P: Platform> Shard<P> {
             if connection.queue.is_empty() {
                 self.parse_into_queue(conn);
             }
-            let Some(item) = self.conns.get_mut(&conn).and_then(|c| c.queue.pop_front()) else {
+            let Some(connection) = self.conns.get_mut(&conn) else {
+                return;
+            };
+            if skip_wait
+                && !matches!(
+                    connection.queue.front(),
+                    Some(Queued {
+                        plan: Plan::Here(_),
+                        ..
+                    })
+                )
+            {
+                break;
+            }
+            let Some(item) = connection.queue.pop_front() else {
                 break;
             };
             self.dispatch(conn, item);
@@ -370,10 +388,7 @@ impl<P: Platform> Shard<P> {
                 }
                 Err(error) => {
                     connection.input_poisoned = true;
-                    (
-                        Vec::new(),
-                        Plan::ProtocolError(Reply::error_string(format!("ERR {error}"))),
-                    )
+                    (Vec::new(), Plan::ProtocolError(error.to_reply()))
                 }
             };
             let origin = Origin {

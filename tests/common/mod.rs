@@ -1,6 +1,7 @@
 //! Shared helpers for the black-box tests: start a real corekv server on an
 //! ephemeral 127.0.0.1 port, and talk to it with the `redis` crate or raw TCP.
 #![allow(dead_code)] // each test binary uses a different subset
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // black-box tests use real sockets and clocks
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -24,7 +25,11 @@ impl TestServer {
 
     /// Starts a server after letting `adjust` change the config.
     pub fn start_with(threads: usize, adjust: impl FnOnce(&mut Config)) -> TestServer {
-        let mut config = Config { port: 0, threads, ..Config::default() };
+        let mut config = Config {
+            port: 0,
+            threads,
+            ..Config::default()
+        };
         adjust(&mut config);
         let handle = runtime::start(config).expect("server starts");
         TestServer { handle }
@@ -40,8 +45,12 @@ impl TestServer {
 
     pub fn client(&self) -> redis::Connection {
         let client = redis::Client::open(self.url()).expect("client");
-        let connection = client.get_connection_with_timeout(Duration::from_secs(5)).expect("connect");
-        connection.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        let connection = client
+            .get_connection_with_timeout(Duration::from_secs(5))
+            .expect("connect");
+        connection
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
         connection
     }
 
@@ -59,9 +68,14 @@ pub struct RawClient {
 impl RawClient {
     pub fn connect(port: u16) -> RawClient {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
         stream.set_nodelay(true).expect("nodelay");
-        RawClient { stream, buffer: Vec::new() }
+        RawClient {
+            stream,
+            buffer: Vec::new(),
+        }
     }
 
     pub fn send(&mut self, bytes: &[u8]) {
@@ -75,7 +89,8 @@ impl RawClient {
 
     /// Reads one reply; panics on timeout or a closed connection.
     pub fn read_reply(&mut self) -> Reply {
-        self.try_read_reply().expect("a reply before the connection closed")
+        self.try_read_reply()
+            .expect("a reply before the connection closed")
     }
 
     /// Reads one reply, or `None` if the server closed the connection.
@@ -130,4 +145,99 @@ pub fn error(text: &str) -> Reply {
 
 pub fn simple(text: &str) -> Reply {
     Reply::Simple(bytes::Bytes::copy_from_slice(text.as_bytes()))
+}
+
+// ---------------------------------------------------------------------------
+// Helpers added for tests/server.rs, tests/protocol.rs and tests/tools.rs.
+// ---------------------------------------------------------------------------
+
+/// The longest any single poll of the server's state may take in a test.
+pub const POLL_DEADLINE: Duration = Duration::from_secs(10);
+
+impl RawClient {
+    /// Sends a command given as whitespace-separated words (no quoting).
+    pub fn call_words(&mut self, line: &str) -> Reply {
+        let words: Vec<&[u8]> = line.split_whitespace().map(str::as_bytes).collect();
+        self.call(&words)
+    }
+
+    /// Reads `count` replies.
+    pub fn read_replies(&mut self, count: usize) -> Vec<Reply> {
+        (0..count).map(|_| self.read_reply()).collect()
+    }
+
+    /// Writes every command from a second thread while this one reads the
+    /// replies, so a pipeline larger than the socket buffers cannot deadlock.
+    pub fn pipeline(&mut self, commands: &[Vec<u8>]) -> Vec<Reply> {
+        let mut writer = self.stream.try_clone().expect("clone stream");
+        let bytes: Vec<u8> = commands.concat();
+        let sender = std::thread::spawn(move || writer.write_all(&bytes).expect("write pipeline"));
+        let replies = self.read_replies(commands.len());
+        sender.join().expect("writer thread");
+        replies
+    }
+
+    /// Writes `bytes`, ignoring a failure because the server closed the
+    /// connection (it may do so before reading everything).
+    pub fn send_until_closed(&mut self, bytes: &[u8]) {
+        let _ = self.stream.write_all(bytes);
+    }
+
+    /// One field of `INFO <section>` (e.g. `connected_clients`).
+    pub fn info_field(&mut self, section: &str, field: &str) -> String {
+        let text = reply_text(&self.call_words(&format!("INFO {section}")));
+        let prefix = format!("{field}:");
+        text.lines()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("INFO {section} has no {field}:\n{text}"))
+            .to_string()
+    }
+
+    /// `INFO memory` `used_memory_rss`, in bytes.
+    pub fn rss_bytes(&mut self) -> u64 {
+        self.info_field("memory", "used_memory_rss")
+            .parse()
+            .expect("used_memory_rss is a number")
+    }
+}
+
+/// Encodes a command given as whitespace-separated words.
+pub fn words(line: &str) -> Vec<u8> {
+    let words: Vec<&[u8]> = line.split_whitespace().map(str::as_bytes).collect();
+    encode_command(&words)
+}
+
+pub fn int(value: i64) -> Reply {
+    Reply::Integer(value)
+}
+
+pub fn ok() -> Reply {
+    simple("OK")
+}
+
+pub fn array(items: Vec<Reply>) -> Reply {
+    Reply::Array(items)
+}
+
+pub fn bulk_bytes(bytes: &[u8]) -> Reply {
+    Reply::Bulk(bytes::Bytes::copy_from_slice(bytes))
+}
+
+/// The text of a bulk, status, verbatim or error reply.
+pub fn reply_text(reply: &Reply) -> String {
+    match reply {
+        Reply::Bulk(b) | Reply::Simple(b) | Reply::Error(b) => String::from_utf8_lossy(b).into(),
+        Reply::Verbatim { text, .. } => String::from_utf8_lossy(text).into(),
+        other => panic!("expected a text reply, got {other:?}"),
+    }
+}
+
+/// Calls `check` until it returns true; panics with `what` after
+/// [`POLL_DEADLINE`]. The only way these tests wait for the server.
+pub fn poll_until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + POLL_DEADLINE;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

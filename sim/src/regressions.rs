@@ -1,0 +1,120 @@
+//! The regression file: seeds that once failed, replayed by every CI run.
+//!
+//! One seed per line, optionally followed by the settings it failed under
+//! (`shards=N clients=N ops=N gather`); settings left out take the command
+//! line's values. `#` starts a comment, to the end of the line.
+//!
+//! ```text
+//! # corekv-sim regression seeds
+//! 1234 shards=4 clients=8 ops=2000   # cross-shard MGET lost a reply
+//! ```
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
+
+use crate::sim::SimConfig;
+
+/// The header written to a new regression file.
+pub const HEADER: &str = "\
+# corekv-sim regression seeds: replayed by `corekv-sim --regressions <this file>`.
+# One seed per line, optionally with the settings it failed under:
+#   <seed> [shards=N] [clients=N] [ops=N] [gather]   # what it found
+# Sweeps run with --record-failures append failing seeds here.
+";
+
+/// One line of the file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Regression {
+    /// The seed.
+    pub seed: u64,
+    /// The settings to run it with.
+    pub config: SimConfig,
+}
+
+/// Parses the file's text; settings missing from a line come from `base`.
+pub fn parse(text: &str, base: &SimConfig) -> Result<Vec<Regression>, String> {
+    let mut regressions = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        let mut words = line.split_whitespace();
+        let Some(seed) = words.next() else { continue };
+        let bad = |what: &str| format!("line {}: {what}: {line}", number + 1);
+        let seed = seed.parse().map_err(|_| bad("not a seed"))?;
+        let mut config = base.clone();
+        for word in words {
+            let (name, value) = word.split_once('=').unwrap_or((word, ""));
+            let number = || value.parse::<u64>().map_err(|_| bad("bad number"));
+            match name {
+                "shards" => config.shards = number()? as usize,
+                "clients" => config.clients = number()? as usize,
+                "ops" => config.ops = number()?,
+                "gather" => config.gather = true,
+                _ => return Err(bad("unknown setting")),
+            }
+        }
+        if config.shards == 0 || config.clients == 0 {
+            return Err(bad("shards and clients must be positive"));
+        }
+        regressions.push(Regression { seed, config });
+    }
+    Ok(regressions)
+}
+
+/// The line recording `seed` failing under `config`.
+pub fn line(seed: u64, config: &SimConfig, note: &str) -> String {
+    let gather = if config.gather { " gather" } else { "" };
+    let note: String = note.chars().filter(|c| *c != '\n').take(120).collect();
+    format!(
+        "{seed} shards={} clients={} ops={}{gather}   # {note}\n",
+        config.shards, config.clients, config.ops
+    )
+}
+
+/// Appends lines to the file, creating it with [`HEADER`] if needed.
+pub fn append(path: &Path, lines: &[String]) -> std::io::Result<()> {
+    let new = !path.exists();
+    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+    if new {
+        file.write_all(HEADER.as_bytes())?;
+    }
+    for line in lines {
+        file.write_all(line.as_bytes())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_seeds_settings_and_comments() {
+        let base = SimConfig::default();
+        let text = format!("{HEADER}\n7\n  42 shards=2 ops=10 gather # note\n# 9\n");
+        let parsed = parse(&text, &base).unwrap();
+        assert_eq!(parsed.len(), 2);
+        assert_eq!(parsed[0].seed, 7);
+        assert_eq!(parsed[0].config.shards, base.shards);
+        assert_eq!(parsed[1].seed, 42);
+        assert_eq!(parsed[1].config.shards, 2);
+        assert_eq!(parsed[1].config.ops, 10);
+        assert!(parsed[1].config.gather);
+        assert!(parse("x", &base).is_err());
+        assert!(parse("1 bogus=2", &base).is_err());
+    }
+
+    #[test]
+    fn written_lines_parse_back() {
+        let config = SimConfig {
+            shards: 3,
+            clients: 5,
+            ops: 77,
+            ..SimConfig::default()
+        };
+        let text = line(99, &config, "P1 reply order\nviolated");
+        let parsed = parse(&text, &SimConfig::default()).unwrap();
+        assert_eq!(parsed[0].seed, 99);
+        assert_eq!(parsed[0].config.clients, 5);
+    }
+}

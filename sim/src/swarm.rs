@@ -1,0 +1,95 @@
+//! Per-seed parameters ("swarm" testing).
+//!
+//! Instead of one fixed mix of faults, every seed first draws the
+//! probabilities themselves: some seeds run calm (whole writes, no delays,
+//! no disconnects), others are storms (one-byte chunks, slow readers, long
+//! channel delays, clients dropping mid-pipeline). Bugs that only show under
+//! one extreme are then found by some fraction of seeds, rather than diluted
+//! away by an average setting. Everything here comes from the swarm stream.
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+/// How a client splits its pending bytes into writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Chunking {
+    /// Everything pending in one write.
+    Whole,
+    /// A uniformly random prefix of what is pending.
+    Random,
+    /// Mostly 1 to 3 bytes at a time: every frame boundary gets split.
+    Tiny,
+}
+
+/// The fault and workload shape of one seed.
+#[derive(Clone, Debug)]
+pub struct Swarm {
+    /// How writes are split.
+    pub chunking: Chunking,
+    /// Longest pause between two writes of a client (µs).
+    pub think_us_max: u64,
+    /// Chance that a pause is a long one instead (lets TTLs run out).
+    pub long_pause_probability: f64,
+    /// Longest long pause (µs).
+    pub long_pause_us_max: u64,
+    /// Longest delay before a client reads output that is ready (µs).
+    pub read_delay_us_max: u64,
+    /// Chance that a read takes only part of the pending output.
+    pub partial_read_probability: f64,
+    /// Chance, per write, that the client drops its connection instead.
+    pub disconnect_probability: f64,
+    /// Most commands a client keeps in flight (pipeline depth).
+    pub pipeline_depth_max: usize,
+    /// Longest delay of a shard-channel message (µs).
+    pub channel_delay_us_max: u64,
+    /// Chance that a channel message is delivered with no delay.
+    pub channel_zero_delay_probability: f64,
+    /// Plain keys in the workload's key space (`k0`, `k1`, ...).
+    pub plain_keys: usize,
+    /// Hash-tag groups (`{t0}a`, `{t0}b`, ... share a slot).
+    pub tag_groups: usize,
+    /// Keys per hash-tag group.
+    pub tag_group_size: usize,
+    /// Databases the workload SELECTs among.
+    pub databases_used: usize,
+    /// Longest TTL the workload sets (ms).
+    pub ttl_ms_max: u64,
+    /// Wall-clock time at virtual time zero (Unix µs).
+    pub unix_epoch_us: u64,
+}
+
+fn pick<T: Copy>(rng: &mut ChaCha8Rng, choices: &[T]) -> T {
+    choices[rng.gen_range(0..choices.len())]
+}
+
+impl Swarm {
+    /// Draws one seed's parameters.
+    pub fn draw(rng: &mut ChaCha8Rng) -> Swarm {
+        Swarm {
+            chunking: pick(
+                rng,
+                &[
+                    Chunking::Whole,
+                    Chunking::Random,
+                    Chunking::Random,
+                    Chunking::Tiny,
+                ],
+            ),
+            think_us_max: pick(rng, &[0, 10, 200, 2_000]),
+            long_pause_probability: pick(rng, &[0.0, 0.0, 0.002, 0.02]),
+            long_pause_us_max: pick(rng, &[50_000, 500_000, 2_000_000]),
+            read_delay_us_max: pick(rng, &[0, 20, 500, 5_000]),
+            partial_read_probability: pick(rng, &[0.0, 0.1, 0.5]),
+            disconnect_probability: pick(rng, &[0.0, 0.0, 0.0, 0.001, 0.01]),
+            pipeline_depth_max: pick(rng, &[1, 4, 16, 64]),
+            channel_delay_us_max: pick(rng, &[0, 10, 100, 3_000]),
+            channel_zero_delay_probability: pick(rng, &[0.0, 0.5, 0.9]),
+            plain_keys: pick(rng, &[1, 4, 16, 64]),
+            tag_groups: pick(rng, &[1, 2, 4]),
+            tag_group_size: pick(rng, &[2, 3, 6]),
+            databases_used: pick(rng, &[1, 1, 2, 4]),
+            ttl_ms_max: pick(rng, &[5, 100, 2_000]),
+            unix_epoch_us: 1_700_000_000_000_000 + rng.gen_range(0..1_000_000_000_000),
+        }
+    }
+}
