@@ -37,6 +37,8 @@
 
 pub mod commands;
 pub mod config;
+#[cfg(any(fuzzing, test))]
+pub mod fuzzing;
 pub mod glob;
 pub mod keyspace;
 pub mod limits;

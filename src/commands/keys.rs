@@ -414,6 +414,9 @@ fn copy(ctx: &mut Ctx<'_>, args: &mut Args) -> CommandResult {
 /// True when both keys hash to the same shard, i.e. the command is not
 /// running over a gathered scratch keyspace.
 fn same_shard(ctx: &Ctx<'_>, a: &[u8], b: &[u8]) -> bool {
+    if ctx.shard_count <= 1 {
+        return true;
+    }
     let slots = SlotMap::new(ctx.shard_count);
     slots.shard_of_key(a) == slots.shard_of_key(b)
 }
