@@ -130,7 +130,7 @@ const ROUNDTRIP_DEPTH_MAX: usize = 8;
 
 fn reply_from_bytes(input: &mut impl Iterator<Item = u8>, depth: usize) -> Reply {
     let tag = input.next().unwrap_or(0);
-    let mut text = |input: &mut dyn Iterator<Item = u8>| {
+    let text = |input: &mut dyn Iterator<Item = u8>| {
         let len = usize::from(input.next().unwrap_or(0) % 24);
         Bytes::from(input.take(len).collect::<Vec<u8>>())
     };
