@@ -12,9 +12,16 @@
 //! commands that need such state are [`Exec::Server`] and live in `shard/`.
 
 pub mod args;
+pub mod bitmaps;
+pub mod hashes;
+pub mod hyperloglog;
 pub mod keys;
+pub mod lists;
 pub mod server;
+pub mod sets;
+pub mod sort;
 pub mod strings;
+pub mod zsets;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -313,6 +320,25 @@ pub enum Exec {
     Server(ServerCommand),
 }
 
+/// Finds the key indexes of a movable-keys command in its argv.
+pub type KeyFinder = fn(&[Bytes]) -> Vec<usize>;
+
+/// Iterator over key indexes from either a fixed [`KeySpec`] or a [`KeyFinder`].
+enum KeyIndexes<F: Iterator<Item = usize>> {
+    Fixed(F),
+    Found(std::vec::IntoIter<usize>),
+}
+
+impl<F: Iterator<Item = usize>> Iterator for KeyIndexes<F> {
+    type Item = usize;
+    fn next(&mut self) -> Option<usize> {
+        match self {
+            KeyIndexes::Fixed(indexes) => indexes.next(),
+            KeyIndexes::Found(indexes) => indexes.next(),
+        }
+    }
+}
+
 /// One command's declaration.
 #[derive(Clone, Copy, Debug)]
 pub struct CommandSpec {
@@ -324,6 +350,11 @@ pub struct CommandSpec {
     pub flags: u32,
     /// Key positions.
     pub keys: KeySpec,
+    /// For commands whose key positions depend on their arguments (Redis's
+    /// "movablekeys": `numkeys` forms, `SORT ... STORE`): returns the argv
+    /// indexes of every key, replacing `keys` for routing. Invalid argv gives
+    /// whatever keys it can (the handler reports the error).
+    pub key_finder: Option<KeyFinder>,
     /// How it executes.
     pub exec: Exec,
     /// Command group as COMMAND DOCS names it (`string`, `generic`, ...).
@@ -355,9 +386,24 @@ impl CommandSpec {
 
     /// The command's keys in `argv`.
     pub fn keys_of<'a>(&self, argv: &'a [Bytes]) -> impl Iterator<Item = &'a Bytes> {
-        self.keys
-            .indexes(argv.len())
-            .filter_map(move |index| argv.get(index))
+        let indexes = match self.key_finder {
+            None => KeyIndexes::Fixed(self.keys.indexes(argv.len())),
+            Some(finder) => KeyIndexes::Found(finder(argv).into_iter()),
+        };
+        indexes.filter_map(move |index| argv.get(index))
+    }
+
+    /// True for movable-keys commands (a [`KeyFinder`] decides their keys).
+    pub fn has_movable_keys(&self) -> bool {
+        self.key_finder.is_some()
+    }
+
+    /// Declares the command's keys as found by `finder` (movable keys).
+    pub const fn with_key_finder(self, finder: KeyFinder) -> CommandSpec {
+        CommandSpec {
+            key_finder: Some(finder),
+            ..self
+        }
     }
 }
 
@@ -490,6 +536,7 @@ impl CommandSpec {
             arity,
             flags,
             keys,
+            key_finder: None,
             exec: Exec::Keyspace { handler, route },
             group: "",
             summary: "",
@@ -510,6 +557,7 @@ impl CommandSpec {
             arity,
             flags,
             keys: KeySpec::NONE,
+            key_finder: None,
             exec: Exec::Server(command),
             group: "",
             summary: "",

@@ -13,6 +13,10 @@
 //! passes `now_ms` and an RNG. It knows nothing of connections or shards.
 
 pub mod dict;
+pub mod hash;
+pub mod list;
+pub mod set;
+pub mod zset;
 
 use std::collections::BTreeSet;
 
@@ -21,12 +25,20 @@ use rand::RngCore;
 
 use dict::Dict;
 
-/// A value stored under a key. Further types (list, hash, set, sorted set,
-/// stream) join as their command families land.
+/// A value stored under a key. Collections are boxed so that the common
+/// case, a string, keeps entries small.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     /// A Redis string: arbitrary bytes, at most `proto-max-bulk-len` long.
     String(Bytes),
+    /// A list.
+    List(Box<list::List>),
+    /// A hash.
+    Hash(Box<hash::Hash>),
+    /// A set.
+    Set(Box<set::Set>),
+    /// A sorted set.
+    ZSet(Box<zset::ZSet>),
 }
 
 impl Value {
@@ -34,6 +46,10 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::String(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -43,6 +59,10 @@ impl Value {
     pub fn encoding(&self) -> &'static str {
         match self {
             Value::String(bytes) => string_encoding(bytes),
+            Value::List(list) => list.encoding(),
+            Value::Hash(hash) => hash.encoding(),
+            Value::Set(set) => set.encoding(),
+            Value::ZSet(zset) => zset.encoding(),
         }
     }
 
@@ -50,6 +70,10 @@ impl Value {
     pub fn heap_bytes(&self) -> usize {
         match self {
             Value::String(bytes) => bytes.len(),
+            Value::List(list) => list.heap_bytes(),
+            Value::Hash(hash) => hash.heap_bytes(),
+            Value::Set(set) => set.heap_bytes(),
+            Value::ZSet(zset) => zset.heap_bytes(),
         }
     }
 }

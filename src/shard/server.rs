@@ -656,10 +656,14 @@ fn command_command<P: Platform>(shard: &Shard<P>, argv: &[Bytes]) -> Reply {
 /// ACL categories, tips, key specs, subcommands (Redis 7 shape).
 fn command_info(spec: &'static CommandSpec) -> Reply {
     let status = |s: &'static str| Reply::Simple(Bytes::from_static(s.as_bytes()));
-    let flag_names = flags::NAMES
+    let mut flag_names: Vec<Reply> = flags::NAMES
         .iter()
         .filter(|(bit, _)| spec.has_flag(*bit))
-        .map(|(_, name)| status(name));
+        .map(|(_, name)| status(name))
+        .collect();
+    if spec.has_movable_keys() {
+        flag_names.push(status("movablekeys"));
+    }
     let mut categories = vec![format!(
         "@{}",
         if spec.group == "generic" {
@@ -685,7 +689,7 @@ fn command_info(spec: &'static CommandSpec) -> Reply {
     Reply::Array(vec![
         Reply::Bulk(Bytes::from_static(spec.name.as_bytes())),
         Reply::Integer(i64::from(spec.arity)),
-        Reply::Set(flag_names.collect()),
+        Reply::Set(flag_names),
         Reply::Integer(if keyless {
             0
         } else {

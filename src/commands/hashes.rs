@@ -1,0 +1,6 @@
+//! Hashes (redis.io/commands/?group=hash).
+
+use super::CommandSpec;
+
+/// The family's commands.
+pub static COMMANDS: &[CommandSpec] = &[];

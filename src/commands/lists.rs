@@ -1,0 +1,6 @@
+//! Lists (redis.io/commands/?group=list).
+
+use super::CommandSpec;
+
+/// The family's commands.
+pub static COMMANDS: &[CommandSpec] = &[];
