@@ -304,6 +304,11 @@ pub enum ServerCommand {
     Command,
     Shutdown,
     Auth,
+    Multi,
+    Exec,
+    Discard,
+    Watch,
+    Unwatch,
 }
 
 /// How a command executes.

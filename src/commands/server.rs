@@ -14,6 +14,38 @@ use crate::resp::Reply;
 
 /// Connection and server commands.
 pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec::server("multi", 1, FAST | LOADING | STALE | NOSCRIPT, ServerCommand::Multi).doc(
+        "transactions",
+        "1.2.0",
+        "Starts a transaction.",
+        "O(1)",
+    ),
+    CommandSpec::server("exec", 1, LOADING | STALE | NOSCRIPT | SKIP_SLOWLOG, ServerCommand::Exec).doc(
+        "transactions",
+        "1.2.0",
+        "Executes all commands in a transaction.",
+        "Depends on commands in the transaction",
+    ),
+    CommandSpec::server("discard", 1, FAST | LOADING | STALE | NOSCRIPT, ServerCommand::Discard).doc(
+        "transactions",
+        "2.0.0",
+        "Discards a transaction.",
+        "O(N), when N is the number of queued commands",
+    ),
+    CommandSpec::server("watch", -2, FAST | LOADING | STALE | NOSCRIPT, ServerCommand::Watch)
+        .with_key_finder(all_but_first)
+        .doc(
+            "transactions",
+            "2.2.0",
+            "Monitors changes to keys to determine the execution of a transaction.",
+            "O(1) for every key.",
+        ),
+    CommandSpec::server("unwatch", 1, FAST | LOADING | STALE | NOSCRIPT, ServerCommand::Unwatch).doc(
+        "transactions",
+        "2.2.0",
+        "Forgets about watched keys of a transaction.",
+        "O(1)",
+    ),
     CommandSpec::keyspace("ping", -1, FAST | STALE | LOADING, KeySpec::NONE, Route::Local, ping).doc(
         "connection",
         "1.0.0",
@@ -89,6 +121,11 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::server("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI, ServerCommand::Shutdown)
         .doc("server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)"),
 ];
+
+/// Every argument after the command name is a key (WATCH).
+fn all_but_first(argv: &[Bytes]) -> Vec<usize> {
+    (1..argv.len()).collect()
+}
 
 /// `PING [message]` — `+PONG`, or the message as a bulk string.
 fn ping(_ctx: &mut Ctx<'_>, args: &mut Args) -> CommandResult {

@@ -160,10 +160,21 @@ pub struct DbStats {
     pub expired_keys: u64,
 }
 
+/// A watched key's bookkeeping: how many watchers, and its version.
+#[derive(Clone, Copy, Debug)]
+struct WatchedKey {
+    watchers: u32,
+    version: u64,
+}
+
 /// One logical database (`SELECT n`).
 #[derive(Debug)]
 pub struct Db {
     dict: Dict<Bytes, Entry>,
+    /// Versions of watched keys only (WATCH); see [`Db::watch`].
+    watched: std::collections::HashMap<Bytes, WatchedKey, ahash::RandomState>,
+    /// Source of watched-key versions: bumped on every change to one.
+    version_clock: u64,
     /// (expire_at_ms, key) for every key with a TTL, ordered by due time.
     expires: BTreeSet<(u64, Bytes)>,
     stats: DbStats,
@@ -175,6 +186,11 @@ impl Db {
     pub fn new(seeds: [u64; 4]) -> Db {
         Db {
             dict: Dict::with_seeds(seeds),
+            // Never iterated: a fixed seed cannot leak an order to clients.
+            watched: std::collections::HashMap::with_hasher(ahash::RandomState::with_seeds(
+                5, 6, 7, 8,
+            )),
+            version_clock: 0,
             expires: BTreeSet::new(),
             stats: DbStats::default(),
         }
@@ -198,6 +214,67 @@ impl Db {
     /// Counters for INFO.
     pub fn stats(&self) -> DbStats {
         self.stats
+    }
+
+    /// Records a change to `key` for WATCH: bumps its version if watched.
+    /// Every mutating method calls this; with nothing watched it is one
+    /// `is_empty` check.
+    fn touch(&mut self, key: &[u8]) {
+        if self.watched.is_empty() {
+            return;
+        }
+        if let Some(watched) = self.watched.get_mut(key) {
+            self.version_clock += 1;
+            watched.version = self.version_clock;
+        }
+    }
+
+    /// Records a change to every watched key that exists (FLUSHDB, SWAPDB).
+    fn touch_all_existing(&mut self) {
+        let existing: Vec<Bytes> = self
+            .watched
+            .keys()
+            .filter(|key| self.dict.contains_key(key))
+            .cloned()
+            .collect();
+        for key in existing {
+            self.touch(&key);
+        }
+    }
+
+    /// WATCH: starts tracking `key` (expiring it first if due, so a later
+    /// expiry is a change) and returns its current version. Each call must
+    /// be paired with [`Db::unwatch`].
+    pub fn watch(&mut self, key: &[u8], now_ms: u64) -> u64 {
+        self.expire_if_due(key, now_ms);
+        let clock = self.version_clock;
+        let watched = self
+            .watched
+            .entry(Bytes::copy_from_slice(key))
+            .or_insert(WatchedKey {
+                watchers: 0,
+                version: clock,
+            });
+        watched.watchers += 1;
+        watched.version
+    }
+
+    /// Stops one watcher of `key`.
+    pub fn unwatch(&mut self, key: &[u8]) {
+        if let Some(watched) = self.watched.get_mut(key) {
+            watched.watchers = watched.watchers.saturating_sub(1);
+            if watched.watchers == 0 {
+                self.watched.remove(key);
+            }
+        }
+    }
+
+    /// True if `key` changed (or expired) since WATCH returned `version`.
+    pub fn watch_is_dirty(&mut self, key: &[u8], version: u64, now_ms: u64) -> bool {
+        self.expire_if_due(key, now_ms);
+        self.watched
+            .get(key)
+            .is_none_or(|watched| watched.version != version)
     }
 
     /// Removes `key` if its TTL has passed; true if the key is (now) absent.
@@ -241,6 +318,9 @@ impl Db {
         if self.expire_if_due(key, now_ms) {
             return None;
         }
+        // Handing out a mutable value counts as a change for WATCH (an
+        // over-approximation: a handler may end up changing nothing).
+        self.touch(key);
         self.dict.get_mut(key).map(|entry| &mut entry.value)
     }
 
@@ -252,6 +332,7 @@ impl Db {
     /// Stores `value` under `key` with the given TTL, replacing any previous
     /// entry (and its TTL). `key` is copied so it never pins a network buffer.
     pub fn insert(&mut self, key: &[u8], value: Value, expire_at_ms: Option<u64>) {
+        self.touch(key);
         let key = Bytes::copy_from_slice(key);
         if let Some(when) = expire_at_ms {
             self.expires.insert((when, key.clone()));
@@ -295,6 +376,7 @@ impl Db {
 
     fn remove_entry(&mut self, key: &[u8]) -> Option<Entry> {
         let (key, entry) = self.dict.remove(key)?;
+        self.touch(&key);
         if let Some(when) = entry.expire_at_ms {
             self.expires.remove(&(when, key));
         }
@@ -323,11 +405,13 @@ impl Db {
         if let Some(entry) = self.dict.get_mut(key) {
             entry.expire_at_ms = expire_at_ms;
         }
+        self.touch(key);
         true
     }
 
     /// Removes every key.
     pub fn clear(&mut self) {
+        self.touch_all_existing();
         self.dict.clear();
         self.expires.clear();
     }
@@ -439,7 +523,20 @@ impl Keyspace {
 
     /// Swaps databases `a` and `b` (SWAPDB). Panics if out of range.
     pub fn swap(&mut self, a: usize, b: usize) {
-        self.dbs.swap(a, b);
+        if a == b {
+            return;
+        }
+        // Watches stay with the database index, as clients see it: keys
+        // that exist on either side before or after count as changed.
+        self.dbs[a].touch_all_existing();
+        self.dbs[b].touch_all_existing();
+        let (low, high) = (a.min(b), a.max(b));
+        let (left, right) = self.dbs.split_at_mut(high);
+        let (first, second) = (&mut left[low], &mut right[0]);
+        std::mem::swap(&mut first.dict, &mut second.dict);
+        std::mem::swap(&mut first.expires, &mut second.expires);
+        first.touch_all_existing();
+        second.touch_all_existing();
     }
 }
 
@@ -536,6 +633,53 @@ mod tests {
         for _ in 0..20 {
             assert_eq!(db.random_key(10, &mut rng).as_deref(), Some(&b"live"[..]));
         }
+    }
+
+    #[test]
+    fn watch_versions_change_on_every_kind_of_write() {
+        let mut db = db();
+        let v = db.watch(b"k", 0);
+        assert!(!db.watch_is_dirty(b"k", v, 0));
+        db.insert(b"k", Value::String(Bytes::from_static(b"1")), None);
+        assert!(db.watch_is_dirty(b"k", v, 0), "insert");
+        let v = db.watch(b"k", 0);
+        db.set_expiry(b"k", Some(10), 0);
+        assert!(db.watch_is_dirty(b"k", v, 0), "expire set");
+        let v = db.watch(b"k", 0);
+        assert!(db.watch_is_dirty(b"k", v, 11), "expired");
+        let v = db.watch(b"gone", 0);
+        assert!(db.remove(b"gone", 0).is_none());
+        assert!(
+            !db.watch_is_dirty(b"gone", v, 0),
+            "removing nothing changes nothing"
+        );
+        db.insert(b"other", Value::String(Bytes::new()), None);
+        assert!(!db.watch_is_dirty(b"gone", v, 0), "other keys do not count");
+    }
+
+    #[test]
+    fn flush_and_swap_touch_only_existing_watched_keys() {
+        let mut keyspace = Keyspace::new(2, &mut rand_chacha::ChaCha8Rng::seed_from_u64(1));
+        keyspace
+            .db(0)
+            .insert(b"a", Value::String(Bytes::new()), None);
+        let a = keyspace.db(0).watch(b"a", 0);
+        let b = keyspace.db(0).watch(b"b", 0);
+        keyspace
+            .db(1)
+            .insert(b"b", Value::String(Bytes::new()), None);
+        keyspace.swap(0, 1);
+        assert!(keyspace.db(0).watch_is_dirty(b"a", a, 0));
+        assert!(
+            keyspace.db(0).watch_is_dirty(b"b", b, 0),
+            "b appears in db 0 after the swap"
+        );
+        let a = keyspace.db(0).watch(b"a", 0);
+        keyspace.db(0).clear();
+        assert!(
+            !keyspace.db(0).watch_is_dirty(b"a", a, 0),
+            "a no longer existed"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 
 use bytes::{Bytes, BytesMut};
 
+use super::locks::{LockSet, TxnId};
 use super::message::{ConnId, Origin, Response};
 use super::plan::Plan;
 use crate::commands::{CommandSpec, Reduce};
@@ -40,6 +41,65 @@ pub(crate) enum Then {
     Stored { reply: Reply },
     /// Server-wide query answered: the shard layer finishes it.
     Server(ServerThen),
+    /// One shard granted its share of the connection's atomic operation.
+    Locked,
+    /// WATCH: each part's versions, for the keys sent to that part's shard.
+    Watched {
+        db: usize,
+        keys: Vec<(usize, Vec<Bytes>)>,
+    },
+}
+
+/// Between MULTI and EXEC: the queued commands.
+#[derive(Debug, Default)]
+pub(crate) struct MultiState {
+    pub queued: Vec<Queued>,
+    /// A command failed to queue: EXEC must abort (EXECABORT).
+    pub failed: bool,
+}
+
+/// A key the connection WATCHes, with the version it had then.
+#[derive(Clone, Debug)]
+pub(crate) struct WatchedKey {
+    pub shard: usize,
+    pub db: usize,
+    pub key: Bytes,
+    pub version: u64,
+}
+
+/// What an atomic operation runs once its locks are held.
+#[derive(Debug)]
+pub(crate) enum AtomicBody {
+    /// One multi-shard command; `None` once it has been started.
+    Command(Option<Queued>),
+    /// EXEC: the commands still to run, and the replies so far.
+    Exec {
+        remaining: VecDeque<Queued>,
+        replies: Vec<Reply>,
+    },
+}
+
+/// A multi-shard command or an EXEC, running under key locks taken shard
+/// by shard in ascending index (see `locks`).
+#[derive(Debug)]
+pub(crate) struct Atomic {
+    pub owner: TxnId,
+    /// (shard, what to lock there), in ascending shard order.
+    pub locks: Vec<(usize, LockSet)>,
+    /// How many of `locks` have been granted.
+    pub granted: usize,
+    /// A watched key changed: EXEC replies with a null array.
+    pub watch_failed: bool,
+    /// Planted bug `release_early` already released the first shard.
+    pub released_early: bool,
+    pub body: AtomicBody,
+}
+
+impl Atomic {
+    /// True once every lock is held and the body may run.
+    pub fn all_granted(&self) -> bool {
+        self.granted == self.locks.len()
+    }
 }
 
 /// Server commands that wait on every shard.
@@ -79,6 +139,10 @@ pub(crate) struct Connection {
     pub lib_version: Option<Bytes>,
     pub waiting: Option<Waiting>,
     pub next_wait: u64,
+    pub multi: Option<MultiState>,
+    pub watched: Vec<WatchedKey>,
+    pub atomic: Option<Atomic>,
+    pub next_txn: u64,
     pub next_seq: u64,
     /// Set after QUIT or a protocol error: flush the output, then close.
     pub closing: bool,
@@ -107,6 +171,10 @@ impl Connection {
             lib_version: None,
             waiting: None,
             next_wait: 0,
+            multi: None,
+            watched: Vec::new(),
+            atomic: None,
+            next_txn: 0,
             next_seq: 0,
             closing: false,
             input_poisoned: false,

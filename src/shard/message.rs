@@ -8,6 +8,7 @@
 
 use bytes::Bytes;
 
+use super::locks::{LockSet, TxnId};
 use crate::commands::CommandSpec;
 use crate::keyspace::Entry;
 use crate::resp::Reply;
@@ -67,6 +68,17 @@ pub enum Request {
     ConfigSet(Vec<(String, String)>),
     /// Reset statistics counters (CONFIG RESETSTAT; [`Response::Done`]).
     ResetStats,
+    /// Lock this shard's share of a multi-shard operation's keys for the
+    /// request's owner, and check the connection's watched keys here once
+    /// granted ([`Response::Locked`], sent when granted).
+    Lock {
+        /// What to lock.
+        set: LockSet,
+        /// Watched (database, key, version) triples owned by this shard.
+        watched: Vec<(usize, Bytes, u64)>,
+    },
+    /// WATCH these keys of the request's database ([`Response::Versions`]).
+    Watch(Vec<Bytes>),
 }
 
 /// The answer to a [`Request`].
@@ -82,6 +94,15 @@ pub enum Response {
     Stats(ShardStats),
     /// Text (CLIENT LIST lines).
     Text(String),
+    /// The lock was granted; `watch_ok` is false if a watched key changed.
+    Locked {
+        /// The owner the lock was granted to.
+        owner: TxnId,
+        /// True when no watched key on this shard changed since WATCH.
+        watch_ok: bool,
+    },
+    /// One version per watched key, in request order.
+    Versions(Vec<u64>),
 }
 
 /// A message on a shard channel.
@@ -95,8 +116,24 @@ pub enum Message {
         ticket: Ticket,
         /// The requesting connection's selected database.
         db: usize,
+        /// The atomic operation the request belongs to, if any: requests of
+        /// a lock owner pass its locks.
+        owner: Option<TxnId>,
         /// What to do.
         request: Request,
+    },
+    /// Release every lock `owner` holds or awaits on the receiving shard
+    /// (one-way; FIFO order guarantees the owner's earlier requests ran).
+    Release {
+        /// The owner whose locks go.
+        owner: TxnId,
+    },
+    /// Stop watching these keys (one-way: UNWATCH, EXEC, DISCARD, close).
+    Unwatch {
+        /// The database.
+        db: usize,
+        /// The keys, once per watcher.
+        keys: Vec<Bytes>,
     },
     /// The answer to an earlier request of the receiving shard.
     Response {

@@ -28,9 +28,12 @@
 //! other shards: cross-shard atomicity is built on top of this by the
 //! transactions work.
 
+mod atomic;
 pub mod connection;
+pub mod locks;
 pub mod message;
 pub(crate) mod plan;
+mod serve;
 mod server;
 
 use std::collections::BTreeMap;
@@ -76,6 +79,16 @@ pub struct Faults {
     /// Execute forwarded commands in database 0, whatever the connection
     /// selected (breaks P2 serial equivalence).
     pub remote_ignores_db: bool,
+    /// Do not lock the highest shard of a multi-shard operation (breaks P3
+    /// isolation).
+    pub skip_lock: bool,
+    /// Check watched keys when a lock request arrives rather than when it is
+    /// granted, so a change made while it waits goes unnoticed (breaks P3's
+    /// "EXEC aborts iff a watched key changed").
+    pub validate_watch_early: bool,
+    /// Release the lowest shard's lock as soon as every lock is held, before
+    /// the operation runs (breaks P3 isolation).
+    pub release_early: bool,
 }
 
 /// Counters kept per shard for INFO.
@@ -105,6 +118,13 @@ pub struct Shard<P: Platform> {
     next_cron_us: u64,
     run_id: String,
     faults: Faults,
+    /// Key locks granted to (and awaited by) multi-shard operations.
+    locks: locks::LockTable<serve::LockWaiter>,
+    /// Requests waiting for locks held by other owners, in arrival order.
+    parked: std::collections::VecDeque<serve::Parked>,
+    /// Answers to this shard's own parts that became ready later (a lock
+    /// granted, a parked request served); applied by `process_completions`.
+    completions: std::collections::VecDeque<(Ticket, Response)>,
 }
 
 impl<P: Platform> Shard<P> {
@@ -140,6 +160,9 @@ impl<P: Platform> Shard<P> {
             next_cron_us: started_us,
             run_id,
             faults: Faults::default(),
+            locks: locks::LockTable::default(),
+            parked: std::collections::VecDeque::new(),
+            completions: std::collections::VecDeque::new(),
         }
     }
 
@@ -210,12 +233,16 @@ impl<P: Platform> Shard<P> {
             return;
         }
         self.drive(conn);
+        self.process_completions();
     }
 
     /// The client closed `conn` (or the platform closed it). Its pending
     /// work is dropped; answers still in flight for it are discarded.
     pub fn handle_disconnect(&mut self, conn: ConnId) {
-        self.conns.remove(&conn);
+        if let Some(connection) = self.conns.remove(&conn) {
+            atomic::forget_connection(self, connection);
+        }
+        self.process_completions();
     }
 
     /// A message from another shard arrived.
@@ -225,18 +252,37 @@ impl<P: Platform> Shard<P> {
                 from,
                 ticket,
                 db,
+                owner,
                 request,
             } => {
                 // Planted bug (`Faults::remote_ignores_db`).
                 let db = if self.faults.remote_ignores_db { 0 } else { db };
-                let response = self.serve(db, request);
-                self.platform
-                    .send(from, Message::Response { ticket, response });
+                let waiter = serve::Waiter::Remote { from, ticket };
+                if let Some(response) = self.accept_request(waiter, owner, db, request) {
+                    self.platform
+                        .send(from, Message::Response { ticket, response });
+                }
             }
             Message::Response { ticket, response } => {
                 self.complete_part(ticket, response);
                 self.drive(ticket.conn);
             }
+            Message::Release { owner } => self.release_locks(owner),
+            Message::Unwatch { db, keys } => {
+                for key in keys {
+                    self.keyspace.db(db).unwatch(&key);
+                }
+            }
+        }
+        self.process_completions();
+    }
+
+    /// Applies answers to this shard's own parts that became ready while
+    /// handling something else, driving each connection they unblock.
+    fn process_completions(&mut self) {
+        while let Some((ticket, response)) = self.completions.pop_front() {
+            self.complete_part(ticket, response);
+            self.drive(ticket.conn);
         }
     }
 
@@ -256,8 +302,12 @@ impl<P: Platform> Shard<P> {
         let interval_us = 1_000_000 / u64::from(self.config.hz.max(1));
         self.next_cron_us = now_us + interval_us;
         let now_ms = self.platform.unix_time_us() / 1000;
-        for db in self.keyspace.dbs_mut() {
-            db.active_expire(now_ms, limits::ACTIVE_EXPIRE_KEYS_PER_CYCLE);
+        // Keys locked by an atomic operation must not change under it: skip
+        // the cycle while any lock is held (expiry is still lazy on access).
+        if self.locks.is_idle() {
+            for db in self.keyspace.dbs_mut() {
+                db.active_expire(now_ms, limits::ACTIVE_EXPIRE_KEYS_PER_CYCLE);
+            }
         }
     }
 
@@ -292,6 +342,7 @@ impl<P: Platform> Shard<P> {
             connection.output = bytes::BytesMut::new();
         }
         self.drive(conn);
+        self.process_completions();
     }
 
     /// True once `conn` should be closed: it asked to (QUIT, protocol error,
@@ -335,6 +386,10 @@ impl<P: Platform> Shard<P> {
                 || connection.output.len() >= limits::OUTPUT_PAUSE_BYTES
             {
                 break;
+            }
+            if connection.atomic.is_some() && !skip_wait {
+                atomic::step(self, conn);
+                continue;
             }
             if connection.queue.is_empty() {
                 self.parse_into_queue(conn);
@@ -400,10 +455,25 @@ impl<P: Platform> Shard<P> {
         }
     }
 
+    /// Writes a reply to the connection — or, while an EXEC runs its
+    /// commands, adds it to the EXEC's reply array.
     fn write(&mut self, conn: ConnId, reply: &Reply) {
-        if let Some(connection) = self.conns.get_mut(&conn) {
-            connection.write(reply);
+        let Some(connection) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if let Some(connection::Atomic {
+            body: connection::AtomicBody::Exec { replies, .. },
+            granted,
+            locks,
+            ..
+        }) = &mut connection.atomic
+        {
+            if *granted == locks.len() {
+                replies.push(reply.clone());
+                return;
+            }
         }
+        connection.write(reply);
     }
 
     fn dispatch(&mut self, conn: ConnId, item: Queued) {
@@ -413,7 +483,34 @@ impl<P: Platform> Shard<P> {
             return;
         };
         connection.last_command_us = now_us;
-        let db = connection.db;
+        let item = if connection.multi.is_some() {
+            match atomic::queue_in_multi(self, conn, item) {
+                Some(item) => item,
+                None => return,
+            }
+        } else {
+            item
+        };
+        let Some(connection) = self.conns.get(&conn) else {
+            return;
+        };
+        let in_atomic = connection.atomic.is_some();
+        let multi_shard = matches!(
+            item.plan,
+            Plan::Split(..) | Plan::Gather(_) | Plan::AllShards(..)
+        );
+        if multi_shard && !in_atomic {
+            atomic::begin_command(self, conn, item);
+            return;
+        }
+        self.run_plan(conn, item);
+    }
+
+    /// Carries out a planned command (inside or outside an atomic operation).
+    fn run_plan(&mut self, conn: ConnId, item: Queued) {
+        let Some(db) = self.conns.get(&conn).map(|c| c.db) else {
+            return;
+        };
         let Queued { origin, argv, plan } = item;
         match plan {
             Plan::Reply(reply) => self.write(conn, &reply),
@@ -423,9 +520,15 @@ impl<P: Platform> Shard<P> {
                     connection.closing = true;
                 }
             }
-            Plan::Here(spec) => {
+            Plan::Here(spec) if self.locks.is_idle() => {
                 let reply = self.execute(origin, db, spec, argv);
                 self.write(conn, &reply);
+            }
+            Plan::Here(spec) => {
+                // Locks are held here: go through the lock check (and park
+                // if the command's keys are locked by someone else).
+                let request = Request::Execute(vec![Forwarded { origin, spec, argv }]);
+                self.start_wait(conn, vec![(self.index, request)], Then::Batch);
             }
             Plan::Remote(shard, spec) => {
                 self.forward_batch(conn, shard, Forwarded { origin, spec, argv })
@@ -498,7 +601,14 @@ impl<P: Platform> Shard<P> {
             return;
         };
         let mut batch = vec![first];
-        while batch.len() < limits::FORWARD_BATCH_MAX {
+        // Inside an atomic operation the next commands are not the
+        // pipeline's: they belong after it, so nothing joins the batch.
+        let batch_max = if connection.atomic.is_some() {
+            1
+        } else {
+            limits::FORWARD_BATCH_MAX
+        };
+        while batch.len() < batch_max {
             match connection.queue.front() {
                 Some(Queued {
                     plan: Plan::Remote(next, _),
@@ -601,6 +711,7 @@ impl<P: Platform> Shard<P> {
         let wait = connection.next_wait;
         connection.next_wait += 1;
         let db = connection.db;
+        let owner = connection.atomic.as_ref().map(|atomic| atomic.owner);
         connection.waiting = Some(Waiting {
             wait,
             parts: (0..requests.len()).map(|_| None).collect(),
@@ -610,18 +721,20 @@ impl<P: Platform> Shard<P> {
         for (part, (shard, request)) in requests.into_iter().enumerate() {
             let ticket = Ticket { conn, wait, part };
             if shard == self.index {
-                let response = self.serve(db, request);
-                self.complete_part(ticket, response);
+                let waiter = serve::Waiter::Local(ticket);
+                if let Some(response) = self.accept_request(waiter, owner, db, request) {
+                    self.complete_part(ticket, response);
+                }
             } else {
-                self.platform.send(
-                    shard,
-                    Message::Request {
-                        from: self.index,
-                        ticket,
-                        db,
-                        request,
-                    },
-                );
+                let from = self.index;
+                let message = Message::Request {
+                    from,
+                    ticket,
+                    db,
+                    owner,
+                    request,
+                };
+                self.platform.send(shard, message);
             }
         }
     }
@@ -680,6 +793,8 @@ impl<P: Platform> Shard<P> {
             } => self.finish_gather(conn, origin, spec, argv, keys_per_part, parts),
             Then::Stored { reply } => self.write(conn, &reply),
             Then::Server(then) => server::finish(self, conn, then, parts),
+            Then::Locked => atomic::lock_granted(self, conn, parts),
+            Then::Watched { db, keys } => atomic::watched(self, conn, db, keys, parts),
         }
     }
 
@@ -730,54 +845,6 @@ impl<P: Platform> Shard<P> {
             })
             .collect();
         self.start_wait(conn, requests, Then::Stored { reply });
-    }
-
-    /// Carries out a request from another shard (or a local part).
-    fn serve(&mut self, db: usize, request: Request) -> Response {
-        match request {
-            Request::Execute(commands) => {
-                let replies = commands
-                    .into_iter()
-                    .map(|f| self.execute(f.origin, db, f.spec, f.argv))
-                    .collect();
-                Response::Replies(replies)
-            }
-            Request::Fetch(keys) => {
-                let now_ms = self.platform.unix_time_us() / 1000;
-                let database = self.keyspace.db(db);
-                Response::Entries(
-                    keys.iter()
-                        .map(|key| database.get(key, now_ms).cloned())
-                        .collect(),
-                )
-            }
-            Request::Store(entries) => {
-                let now_ms = self.platform.unix_time_us() / 1000;
-                let database = self.keyspace.db(db);
-                for (key, entry) in entries {
-                    match entry {
-                        Some(entry) => database.insert_entry(&key, entry),
-                        None => {
-                            database.remove(&key, now_ms);
-                        }
-                    }
-                }
-                Response::Done
-            }
-            Request::Stats => Response::Stats(self.stats()),
-            Request::ClientList => Response::Text(server::client_list(self)),
-            Request::ConfigSet(pairs) => {
-                for (name, value) in pairs {
-                    // Validated by the requesting shard; a refusal here cannot happen.
-                    let _ = self.config.set_at_runtime(&name, &value);
-                }
-                Response::Done
-            }
-            Request::ResetStats => {
-                self.counters = Counters::default();
-                Response::Done
-            }
-        }
     }
 
     /// This shard's counters.

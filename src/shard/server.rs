@@ -5,6 +5,7 @@
 
 use bytes::Bytes;
 
+use super::atomic;
 use super::connection::{ServerThen, Then};
 use super::message::{ConnId, Request, Response, ShardStats};
 use super::Shard;
@@ -41,7 +42,21 @@ pub(super) fn run<P: Platform>(
             }
             return;
         }
-        ServerCommand::Reset => reset(shard, conn),
+        ServerCommand::Reset => {
+            atomic::reset(shard, conn);
+            reset(shard, conn)
+        }
+        ServerCommand::Multi => atomic::multi(shard, conn),
+        ServerCommand::Discard => atomic::discard(shard, conn),
+        ServerCommand::Unwatch => atomic::unwatch(shard, conn),
+        ServerCommand::Exec => match atomic::exec(shard, conn) {
+            Some(reply) => reply,
+            None => return,
+        },
+        ServerCommand::Watch => match atomic::watch(shard, conn, &argv) {
+            Some(reply) => reply,
+            None => return,
+        },
         ServerCommand::Info => return info(shard, conn, &argv),
         ServerCommand::Config => match config(shard, conn, &argv) {
             Some(reply) => reply,
