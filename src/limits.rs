@@ -30,6 +30,11 @@ pub const QUERY_BUFFER_BYTES_MAX_DEFAULT: usize = 1024 * 1024 * 1024;
 /// (bytes); reading resumes once the socket drains it.
 pub const OUTPUT_PAUSE_BYTES: usize = 4 * 1024 * 1024;
 
+/// While a connection is busy (waiting on another shard, or holding parsed
+/// commands) the platform stops reading it once this much unparsed input is
+/// buffered (bytes), so a long pipeline cannot pile up in memory.
+pub const QUERY_PAUSE_BYTES: usize = 64 * 1024;
+
 /// Parsed-but-not-yet-executed commands a connection may hold while it waits
 /// for a cross-shard reply; parsing pauses beyond it.
 pub const PIPELINE_QUEUE_MAX: usize = 1024;

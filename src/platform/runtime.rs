@@ -223,7 +223,7 @@ fn bind(address: &str, port: u16) -> io::Result<TcpListener> {
 }
 
 /// Binds the configured addresses and starts one thread per shard.
-pub fn start(config: Config) -> io::Result<ServerHandle> {
+pub fn start(mut config: Config) -> io::Result<ServerHandle> {
     let shard_count = config.threads;
     let mut listeners = Vec::new();
     let mut port = config.port;
@@ -232,6 +232,7 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         port = listener.local_addr()?.port();
         listeners.push(listener);
     }
+    config.port = port; // `port 0` picked a free port: CONFIG GET port reports it
     let mut polls = Vec::new();
     let mut mailboxes = Vec::new();
     for _ in 0..shard_count {

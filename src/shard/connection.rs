@@ -10,6 +10,7 @@ use super::locks::{LockSet, TxnId};
 use super::message::{ConnId, Origin, Response};
 use super::plan::Plan;
 use crate::commands::{CommandSpec, Reduce};
+use crate::limits;
 use crate::resp::{Parser, Protocol, Reply};
 
 /// A parsed command waiting its turn.
@@ -132,6 +133,10 @@ pub(crate) struct Connection {
     pub parser: Parser,
     pub queue: VecDeque<Queued>,
     pub output: BytesMut,
+    /// Replies not yet encoded because the output buffer is full: they are
+    /// encoded as the socket drains it. Replies share stored values'
+    /// `Bytes`, so holding them costs little.
+    pub held: VecDeque<Reply>,
     pub protocol: Protocol,
     pub db: usize,
     pub name: Option<Bytes>,
@@ -164,6 +169,7 @@ impl Connection {
             parser: Parser::new(),
             queue: VecDeque::new(),
             output: BytesMut::new(),
+            held: VecDeque::new(),
             protocol: Protocol::Resp2,
             db: 0,
             name: None,
@@ -185,8 +191,27 @@ impl Connection {
         }
     }
 
-    /// Appends a reply in this connection's protocol.
+    /// Appends a reply in this connection's protocol — or holds it, in
+    /// order, while the output buffer is over its limit.
     pub fn write(&mut self, reply: &Reply) {
-        reply.encode(self.protocol, &mut self.output);
+        if self.held.is_empty() && self.output.len() < limits::OUTPUT_PAUSE_BYTES {
+            reply.encode(self.protocol, &mut self.output);
+        } else {
+            self.held.push_back(reply.clone());
+        }
+    }
+
+    /// Encodes held replies while the output buffer has room.
+    pub fn encode_held(&mut self) {
+        while self.output.len() < limits::OUTPUT_PAUSE_BYTES {
+            let Some(reply) = self.held.pop_front() else { break };
+            reply.encode(self.protocol, &mut self.output);
+        }
+    }
+
+    /// True while commands are in flight or queued: reading more would only
+    /// pile input up.
+    pub fn is_busy(&self) -> bool {
+        self.waiting.is_some() || self.atomic.is_some() || !self.queue.is_empty() || !self.held.is_empty()
     }
 }

@@ -336,6 +336,7 @@ impl<P: Platform> Shard<P> {
         };
         let written = written.min(connection.output.len());
         connection.output.advance(written);
+        connection.encode_held();
         self.counters.total_net_output_bytes += written as u64;
         if connection.output.is_empty() && connection.output.capacity() > limits::OUTPUT_PAUSE_BYTES
         {
@@ -350,7 +351,7 @@ impl<P: Platform> Shard<P> {
     pub fn should_close(&self, conn: ConnId) -> bool {
         self.conns
             .get(&conn)
-            .is_none_or(|c| c.closing && c.output.is_empty())
+            .is_none_or(|c| c.closing && c.output.is_empty() && c.held.is_empty())
     }
 
     /// False while `conn` should not be read: its output or queue is full
@@ -360,6 +361,7 @@ impl<P: Platform> Shard<P> {
             !c.closing
                 && c.output.len() < limits::OUTPUT_PAUSE_BYTES
                 && c.queue.len() < limits::PIPELINE_QUEUE_MAX
+                && !(c.is_busy() && c.query.len() >= limits::QUERY_PAUSE_BYTES)
         })
     }
 
@@ -384,6 +386,7 @@ impl<P: Platform> Shard<P> {
             if (connection.waiting.is_some() && !skip_wait)
                 || connection.closing
                 || connection.output.len() >= limits::OUTPUT_PAUSE_BYTES
+                || !connection.held.is_empty()
             {
                 break;
             }

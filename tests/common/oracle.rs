@@ -140,6 +140,12 @@ impl Pair {
         })
     }
 
+    /// A second connection to each server (corekv, redis), for commands
+    /// from "another client".
+    pub fn other_clients(&self) -> (RawClient, RawClient) {
+        (self._server.raw(), RawClient::connect(self._oracle.port))
+    }
+
     /// Sends `args` to both servers and returns both replies.
     pub fn both(&mut self, args: &[&[u8]]) -> (Reply, Reply) {
         (self.corekv.call(args), self.redis.call(args))
