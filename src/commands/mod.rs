@@ -456,7 +456,7 @@ const NAME_BYTES_MAX: usize = 32;
 /// Every command corekv knows, indexed by lowercase name.
 #[derive(Debug)]
 pub struct Table {
-    by_name: HashMap<&'static [u8], &'static CommandSpec>,
+    by_name: HashMap<&'static [u8], &'static CommandSpec, ahash::RandomState>,
     ordered: Vec<&'static CommandSpec>,
 }
 
@@ -469,9 +469,20 @@ impl Default for Table {
 impl Table {
     /// Builds the table from every family's declarations.
     pub fn new() -> Table {
-        let families: [&'static [CommandSpec]; 3] =
-            [strings::COMMANDS, keys::COMMANDS, server::COMMANDS];
-        let mut by_name = HashMap::new();
+        let families: [&'static [CommandSpec]; 10] = [
+            strings::COMMANDS,
+            keys::COMMANDS,
+            lists::COMMANDS,
+            hashes::COMMANDS,
+            sets::COMMANDS,
+            zsets::COMMANDS,
+            bitmaps::COMMANDS,
+            hyperloglog::COMMANDS,
+            sort::COMMANDS,
+            server::COMMANDS,
+        ];
+        // Never iterated (`ordered` keeps the order), so a fixed seed is safe.
+        let mut by_name = HashMap::with_hasher(ahash::RandomState::with_seeds(11, 12, 13, 14));
         let mut ordered = Vec::new();
         for spec in families.into_iter().flatten() {
             assert!(
@@ -501,6 +512,21 @@ impl Table {
         lower.copy_from_slice(name);
         lower.make_ascii_lowercase();
         self.by_name.get(&*lower).copied()
+    }
+
+    /// Like [`Table::lookup`], but first tries `cache` — the previous hit —
+    /// since pipelines mostly repeat one command. Updates the cache.
+    pub fn lookup_cached(&self, name: &[u8], cache: &mut Option<&'static CommandSpec>) -> Option<&'static CommandSpec> {
+        if let Some(spec) = *cache {
+            if spec.name.len() == name.len() && spec.name.as_bytes().eq_ignore_ascii_case(name) {
+                return Some(spec);
+            }
+        }
+        let found = self.lookup(name);
+        if found.is_some() {
+            *cache = found;
+        }
+        found
     }
 
     /// Every command, in declaration order (families, then table order).
@@ -606,6 +632,9 @@ pub fn compatibility_markdown(table: &Table) -> String {
             .collect();
         let routing = match spec.exec {
             Exec::Server(_) => "connection / server",
+            Exec::Keyspace { route: Route::Keys(MultiShard::Gather), .. } if spec.has_movable_keys() => {
+                "gathered to home shard"
+            }
             Exec::Keyspace {
                 route: Route::Local,
                 ..

@@ -7,7 +7,7 @@
 //! LCS table in [`lcs`].
 
 mod lcs;
-mod long_double;
+pub(crate) mod long_double;
 
 use bytes::{Bytes, BytesMut};
 
@@ -246,7 +246,9 @@ fn set(ctx: &mut Ctx<'_>, args: &mut Args) -> CommandResult {
         None
     };
     let now_ms = ctx.now_ms;
-    let exists = ctx.db().contains(&key, now_ms);
+    // Plain SET needs no existence probe.
+    let conditional = options.if_absent || options.if_present;
+    let exists = conditional && ctx.db().contains(&key, now_ms);
     let write = !(options.if_absent && exists || options.if_present && !exists);
     if write {
         store_string(ctx, &key, value, expiry);

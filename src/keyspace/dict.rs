@@ -51,6 +51,17 @@ pub struct Dict<K, V> {
     hasher: ahash::RandomState,
 }
 
+/// The outcome of [`Dict::get_unless`].
+#[derive(Debug)]
+pub enum Lookup<'a, K, V> {
+    /// The element is present and alive.
+    Found(&'a mut V),
+    /// The element was dead and has been removed.
+    Removed(K, V),
+    /// No such element.
+    Missing,
+}
+
 impl<K: Borrow<[u8]>, V> Dict<K, V> {
     /// An empty table whose hash function is keyed by `seeds`. Give it seeds
     /// drawn from the `Platform`'s RNG so that iteration order is fixed by the
@@ -139,6 +150,26 @@ impl<K: Borrow<[u8]>, V> Dict<K, V> {
         self.len -= 1;
         self.shrink_if_sparse();
         Some(removed)
+    }
+
+    /// Looks `key` up with one hash and one probe. If `dead(value)` holds the
+    /// element is removed and returned (lazy expiry); otherwise it is handed
+    /// out mutably. O(1) expected.
+    pub fn get_unless(&mut self, key: &[u8], dead: impl FnOnce(&V) -> bool) -> Lookup<'_, K, V> {
+        let index = self.bucket_index(key);
+        let Some(position) = self.buckets[index].iter().position(|(stored, _)| stored.borrow() == key) else {
+            return Lookup::Missing;
+        };
+        if !dead(&self.buckets[index][position].1) {
+            return Lookup::Found(&mut self.buckets[index][position].1);
+        }
+        let (stored, value) = self.buckets[index].swap_remove(position);
+        if self.buckets[index].is_empty() {
+            self.buckets[index] = Vec::new();
+        }
+        self.len -= 1;
+        self.shrink_if_sparse();
+        Lookup::Removed(stored, value)
     }
 
     /// Removes every element and returns to the minimum size. O(n).

@@ -23,7 +23,7 @@ use std::collections::BTreeSet;
 use bytes::Bytes;
 use rand::RngCore;
 
-use dict::Dict;
+use dict::{Dict, Lookup};
 
 /// A value stored under a key. Collections are boxed so that the common
 /// case, a string, keeps entries small.
@@ -160,6 +160,21 @@ pub struct DbStats {
     pub expired_keys: u64,
 }
 
+/// Bumps `key`'s version if it is watched (see [`Db::watch`]).
+fn touch_watched(
+    watched: &mut std::collections::HashMap<Bytes, WatchedKey, ahash::RandomState>,
+    version_clock: &mut u64,
+    key: &[u8],
+) {
+    if watched.is_empty() {
+        return;
+    }
+    if let Some(entry) = watched.get_mut(key) {
+        *version_clock += 1;
+        entry.version = *version_clock;
+    }
+}
+
 /// A watched key's bookkeeping: how many watchers, and its version.
 #[derive(Clone, Copy, Debug)]
 struct WatchedKey {
@@ -220,13 +235,31 @@ impl Db {
     /// Every mutating method calls this; with nothing watched it is one
     /// `is_empty` check.
     fn touch(&mut self, key: &[u8]) {
-        if self.watched.is_empty() {
-            return;
-        }
-        if let Some(watched) = self.watched.get_mut(key) {
-            self.version_clock += 1;
-            watched.version = self.version_clock;
-        }
+        touch_watched(&mut self.watched, &mut self.version_clock, key);
+    }
+
+    /// The live entry under `key` with one probe, expiring it first if due.
+    fn lookup(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        self.lookup_split(key, now_ms).0
+    }
+
+    /// [`Db::lookup`] that also hands back the stats, which the returned
+    /// entry does not borrow (the entry borrows only the dict).
+    fn lookup_split(&mut self, key: &[u8], now_ms: u64) -> (Option<&mut Entry>, &mut DbStats) {
+        let Db { dict, expires, watched, version_clock, stats } = self;
+        let entry = match dict.get_unless(key, |entry| entry.is_expired(now_ms)) {
+            Lookup::Found(entry) => Some(entry),
+            Lookup::Missing => None,
+            Lookup::Removed(key, entry) => {
+                if let Some(when) = entry.expire_at_ms {
+                    expires.remove(&(when, key.clone()));
+                }
+                touch_watched(watched, version_clock, &key);
+                stats.expired_keys += 1;
+                None
+            }
+        };
+        (entry, stats)
     }
 
     /// Records a change to every watched key that exists (FLUSHDB, SWAPDB).
@@ -292,25 +325,18 @@ impl Db {
 
     /// The live entry under `key`, expiring it lazily first.
     pub fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&Entry> {
-        if self.expire_if_due(key, now_ms) {
-            return None;
-        }
-        self.dict.get(key)
+        self.lookup(key, now_ms).map(|entry| &*entry)
     }
 
     /// Like [`Db::get`], but counts a keyspace hit or miss (Redis's
     /// `lookupKeyRead`). Use for commands that read the key's value.
     pub fn get_for_read(&mut self, key: &[u8], now_ms: u64) -> Option<&Entry> {
-        if self.expire_if_due(key, now_ms) {
-            self.stats.keyspace_misses += 1;
-            return None;
-        }
-        let found = self.dict.get(key);
+        let (found, stats) = self.lookup_split(key, now_ms);
         match found {
-            Some(_) => self.stats.keyspace_hits += 1,
-            None => self.stats.keyspace_misses += 1,
+            Some(_) => stats.keyspace_hits += 1,
+            None => stats.keyspace_misses += 1,
         }
-        found
+        found.map(|entry| &*entry)
     }
 
     /// The live value under `key`, mutably (the TTL is kept).
@@ -326,30 +352,36 @@ impl Db {
 
     /// True if a live key exists.
     pub fn contains(&mut self, key: &[u8], now_ms: u64) -> bool {
-        !self.expire_if_due(key, now_ms)
+        self.lookup(key, now_ms).is_some()
     }
 
     /// Stores `value` under `key` with the given TTL, replacing any previous
     /// entry (and its TTL). `key` is copied so it never pins a network buffer.
     pub fn insert(&mut self, key: &[u8], value: Value, expire_at_ms: Option<u64>) {
         self.touch(key);
+        // Overwriting keeps the stored key: no allocation for the key.
+        if let Some(entry) = self.dict.get_mut(key) {
+            let old_expire = std::mem::replace(&mut entry.expire_at_ms, expire_at_ms);
+            entry.value = value;
+            if old_expire != expire_at_ms {
+                let key = Bytes::copy_from_slice(key);
+                if let Some(old_when) = old_expire {
+                    self.expires.remove(&(old_when, key.clone()));
+                }
+                if let Some(when) = expire_at_ms {
+                    self.expires.insert((when, key));
+                }
+            }
+            return;
+        }
+        // A new key. Cloning a fresh `Bytes` allocates a shared header, so
+        // only keys with a TTL (indexed in `expires`) pay for a clone.
         let key = Bytes::copy_from_slice(key);
         if let Some(when) = expire_at_ms {
             self.expires.insert((when, key.clone()));
         }
-        if let Some(old) = self.dict.insert(
-            key.clone(),
-            Entry {
-                value,
-                expire_at_ms,
-            },
-        ) {
-            if let Some(old_when) = old.expire_at_ms {
-                if Some(old_when) != expire_at_ms {
-                    self.expires.remove(&(old_when, key));
-                }
-            }
-        }
+        let previous = self.dict.insert(key, Entry { value, expire_at_ms });
+        assert!(previous.is_none(), "the key was absent a moment ago");
     }
 
     /// Stores a whole entry (value and TTL) under `key`.

@@ -36,7 +36,7 @@ pub(crate) mod plan;
 mod serve;
 mod server;
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use bytes::{Buf, Bytes};
 use rand::{Rng, SeedableRng};
@@ -110,7 +110,12 @@ pub struct Shard<P: Platform> {
     rng: ChaCha8Rng,
     config: Config,
     server: ServerInfo,
-    conns: BTreeMap<ConnId, Connection>,
+    conns: HashMap<ConnId, Connection, ahash::RandomState>,
+    /// The last command looked up (pipelines repeat commands).
+    lookup_cache: Option<&'static CommandSpec>,
+    /// Time read once per event (`handle_*` call), as Redis caches `mstime`
+    /// per command: (monotonic µs, Unix µs).
+    clock: (u64, u64),
     ready: Vec<ConnId>,
     next_conn_serial: u64,
     counters: Counters,
@@ -152,7 +157,10 @@ impl<P: Platform> Shard<P> {
             rng,
             config,
             server,
-            conns: BTreeMap::new(),
+            // Iterated only for CLIENT LIST, which sorts: a fixed seed is safe.
+            conns: HashMap::with_hasher(ahash::RandomState::with_seeds(21, 22, 23, 24)),
+            lookup_cache: None,
+            clock: (started_us, 0),
             ready: Vec::new(),
             next_conn_serial: 0,
             counters: Counters::default(),
@@ -198,10 +206,11 @@ impl<P: Platform> Shard<P> {
 
     /// A new client connected; returns its server-wide unique id.
     pub fn handle_connect(&mut self, peer: String) -> ConnId {
+        self.tick_clock();
         self.next_conn_serial += 1;
         let id =
             (self.next_conn_serial - 1) * self.slots.shard_count() as u64 + self.index as u64 + 1;
-        let now_us = self.platform.monotonic_us();
+        let now_us = self.clock.0;
         self.conns.insert(id, Connection::new(id, peer, now_us));
         self.counters.total_connections_received += 1;
         id
@@ -210,6 +219,7 @@ impl<P: Platform> Shard<P> {
     /// Bytes arrived on `conn`. Parses and runs every complete command the
     /// connection may run now; replies accumulate in its output buffer.
     pub fn handle_input(&mut self, conn: ConnId, bytes: &[u8]) {
+        self.tick_clock();
         let limit = self.config.client_query_buffer_limit;
         let Some(connection) = self.conns.get_mut(&conn) else {
             return;
@@ -239,6 +249,7 @@ impl<P: Platform> Shard<P> {
     /// The client closed `conn` (or the platform closed it). Its pending
     /// work is dropped; answers still in flight for it are discarded.
     pub fn handle_disconnect(&mut self, conn: ConnId) {
+        self.tick_clock();
         if let Some(connection) = self.conns.remove(&conn) {
             atomic::forget_connection(self, connection);
         }
@@ -247,6 +258,7 @@ impl<P: Platform> Shard<P> {
 
     /// A message from another shard arrived.
     pub fn handle_message(&mut self, message: Message) {
+        self.tick_clock();
         match message {
             Message::Request {
                 from,
@@ -277,6 +289,11 @@ impl<P: Platform> Shard<P> {
         self.process_completions();
     }
 
+    /// Reads the platform's clocks once for the event being handled.
+    fn tick_clock(&mut self) {
+        self.clock = (self.platform.monotonic_us(), self.platform.unix_time_us());
+    }
+
     /// Applies answers to this shard's own parts that became ready while
     /// handling something else, driving each connection they unblock.
     fn process_completions(&mut self) {
@@ -295,13 +312,14 @@ impl<P: Platform> Shard<P> {
 
     /// Periodic work: the active-expiry cycle.
     pub fn handle_timer(&mut self) {
-        let now_us = self.platform.monotonic_us();
+        self.tick_clock();
+        let now_us = self.clock.0;
         if now_us < self.next_cron_us {
             return;
         }
         let interval_us = 1_000_000 / u64::from(self.config.hz.max(1));
         self.next_cron_us = now_us + interval_us;
-        let now_ms = self.platform.unix_time_us() / 1000;
+        let now_ms = self.clock.1 / 1000;
         // Keys locked by an atomic operation must not change under it: skip
         // the cycle while any lock is held (expiry is still lazy on access).
         if self.locks.is_idle() {
@@ -331,6 +349,7 @@ impl<P: Platform> Shard<P> {
     /// The platform wrote the first `written` bytes of [`Shard::output`].
     /// Resumes a connection that was paused on a full output buffer.
     pub fn consume_output(&mut self, conn: ConnId, written: usize) {
+        self.tick_clock();
         let Some(connection) = self.conns.get_mut(&conn) else {
             return;
         };
@@ -425,6 +444,7 @@ impl<P: Platform> Shard<P> {
         let Shard {
             conns,
             table,
+            lookup_cache,
             slots,
             config,
             index,
@@ -441,7 +461,7 @@ impl<P: Platform> Shard<P> {
             let (argv, plan) = match connection.parser.parse(&mut connection.query, &limits) {
                 Ok(None) => break,
                 Ok(Some(argv)) => {
-                    let plan = plan::plan(table, slots, *index, &argv);
+                    let plan = plan::plan(table, lookup_cache, slots, *index, &argv);
                     (argv, plan)
                 }
                 Err(error) => {
@@ -481,7 +501,7 @@ impl<P: Platform> Shard<P> {
 
     fn dispatch(&mut self, conn: ConnId, item: Queued) {
         self.counters.total_commands_processed += 1;
-        let now_us = self.platform.monotonic_us();
+        let now_us = self.clock.0;
         let Some(connection) = self.conns.get_mut(&conn) else {
             return;
         };
@@ -572,7 +592,7 @@ impl<P: Platform> Shard<P> {
         spec: &'static CommandSpec,
         argv: Vec<Bytes>,
     ) -> Reply {
-        let now_us = self.platform.unix_time_us();
+        let now_us = self.clock.1;
         let Exec::Keyspace { handler, .. } = spec.exec else {
             panic!("execute called for server command {}", spec.name);
         };
@@ -835,7 +855,7 @@ impl<P: Platform> Shard<P> {
             self.write(conn, &reply);
             return;
         }
-        let now_ms = self.platform.unix_time_us() / 1000;
+        let now_ms = self.clock.1 / 1000;
         let requests = keys_per_part
             .into_iter()
             .map(|keys| {

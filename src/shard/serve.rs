@@ -130,7 +130,7 @@ impl<P: Platform> Shard<P> {
 
     /// True when none of `watched` changed since it was watched.
     fn watches_ok(&mut self, watched: &[(usize, Bytes, u64)]) -> bool {
-        let now_ms = self.platform.unix_time_us() / 1000;
+        let now_ms = self.clock.1 / 1000;
         !watched
             .iter()
             .any(|(db, key, version)| self.keyspace.db(*db).watch_is_dirty(key, *version, now_ms))
@@ -186,7 +186,7 @@ impl<P: Platform> Shard<P> {
                 Response::Replies(replies)
             }
             Request::Fetch(keys) => {
-                let now_ms = self.platform.unix_time_us() / 1000;
+                let now_ms = self.clock.1 / 1000;
                 let database = self.keyspace.db(db);
                 Response::Entries(
                     keys.iter()
@@ -195,7 +195,7 @@ impl<P: Platform> Shard<P> {
                 )
             }
             Request::Store(entries) => {
-                let now_ms = self.platform.unix_time_us() / 1000;
+                let now_ms = self.clock.1 / 1000;
                 let database = self.keyspace.db(db);
                 for (key, entry) in entries {
                     match entry {
@@ -221,7 +221,7 @@ impl<P: Platform> Shard<P> {
                 Response::Done
             }
             Request::Watch(keys) => {
-                let now_ms = self.platform.unix_time_us() / 1000;
+                let now_ms = self.clock.1 / 1000;
                 let database = self.keyspace.db(db);
                 Response::Versions(keys.iter().map(|key| database.watch(key, now_ms)).collect())
             }

@@ -245,7 +245,7 @@ fn client<P: Platform>(shard: &mut Shard<P>, conn: ConnId, argv: &[Bytes]) -> Op
         shard.start_wait(conn, requests, Then::Server(ServerThen::ClientList));
         return None;
     }
-    let now_us = shard.platform.monotonic_us();
+    let now_us = shard.clock.0;
     let info_line = client_line(shard, conn, now_us);
     let connection = shard.conns.get_mut(&conn)?;
     let reply = match (sub.as_slice(), argv.len()) {
@@ -343,8 +343,9 @@ fn client_line<P: Platform>(shard: &Shard<P>, conn: ConnId, now_us: u64) -> Stri
 
 /// Every connection of `shard`, one CLIENT LIST line each.
 pub(super) fn client_list<P: Platform>(shard: &mut Shard<P>) -> String {
-    let now_us = shard.platform.monotonic_us();
-    let ids: Vec<ConnId> = shard.conns.keys().copied().collect();
+    let now_us = shard.clock.0;
+    let mut ids: Vec<ConnId> = shard.conns.keys().copied().collect();
+    ids.sort_unstable();
     ids.into_iter()
         .map(|id| client_line(shard, id, now_us))
         .collect()
