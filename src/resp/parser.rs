@@ -209,6 +209,11 @@ impl Parser {
         buf: &mut BytesMut,
         limits: &ParseLimits,
     ) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+        if self.multibulk.is_none() {
+            if let Some(argv) = parse_whole_multibulk(buf, limits) {
+                return Ok(Some(argv));
+            }
+        }
         let parsed = self.parse_command(buf, limits);
         if parsed.is_err() {
             self.multibulk = None;
@@ -239,6 +244,71 @@ impl Parser {
         }
         Ok(self.multibulk.take().map(|multibulk| multibulk.argv))
     }
+}
+
+/// Fast path for the common case: a complete, well-formed multibulk at the
+/// front of `buf` (every header `<digits>\r\n`, count and lengths within
+/// limits). The frame is taken with one `split_to` and its arguments are
+/// slices of it. Anything else — partial, empty, malformed, oversized —
+/// returns `None` without consuming, and the general parser (which owns every
+/// error and edge case) takes over. Both paths yield the same argv for the
+/// frames this one accepts; tests and the `resp_parse` fuzz target compare
+/// whole-buffer parsing (this path) with byte-by-byte parsing (the other).
+fn parse_whole_multibulk(buf: &mut BytesMut, limits: &ParseLimits) -> Option<Vec<Bytes>> {
+    /// Reads `<digits>\r\n` at `at`: (value, index after the LF).
+    fn header(buf: &[u8], at: usize) -> Option<(usize, usize)> {
+        const DIGITS_MAX: usize = 10;
+        let mut value = 0usize;
+        let mut index = at;
+        while let Some(&byte) = buf.get(index) {
+            if !byte.is_ascii_digit() {
+                break;
+            }
+            value = value * 10 + usize::from(byte - b'0');
+            index += 1;
+            if index - at > DIGITS_MAX {
+                return None;
+            }
+        }
+        let digits = index - at;
+        let canonical = digits == 1 || (digits > 1 && buf[at] != b'0');
+        (canonical && buf.get(index..index + 2) == Some(b"\r\n")).then_some((value, index + 2))
+    }
+    if buf.first() != Some(&b'*') {
+        return None;
+    }
+    let (count, mut at) = header(buf, 1)?;
+    if count == 0 || count > ARGV_PREALLOC_MAX {
+        return None;
+    }
+    let mut ranges = [(0usize, 0usize); 8];
+    let mut more = Vec::new();
+    for index in 0..count {
+        if buf.get(at) != Some(&b'$') {
+            return None;
+        }
+        let (len, start) = header(buf, at + 1)?;
+        if len > limits.bulk_bytes_max {
+            return None;
+        }
+        let end = start.checked_add(len)?;
+        if buf.len() < end.checked_add(2)? {
+            return None;
+        }
+        if index < ranges.len() {
+            ranges[index] = (start, end);
+        } else {
+            more.push((start, end));
+        }
+        at = end + 2; // the two bytes after a payload are skipped unchecked, as Redis does
+    }
+    let frame = buf.split_to(at).freeze();
+    let argv = ranges[..count.min(ranges.len())]
+        .iter()
+        .chain(more.iter())
+        .map(|&(start, end)| frame.slice(start..end))
+        .collect();
+    Some(argv)
 }
 
 /// Skips empty commands and starts the next one: `Ok(None)` when its first
