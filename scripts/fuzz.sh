@@ -19,7 +19,7 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(resp_parse resp_roundtrip command_dispatch)
 export RUSTC_BOOTSTRAP=1
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-cargo fuzz build --sanitizer none -O "${targets[@]/#/}" >/dev/null 2>&1 || cargo fuzz build --sanitizer none -O
+cargo fuzz build --sanitizer none -O
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 status=0

@@ -141,6 +141,11 @@ impl Connection {
             Effect::None => {}
             Effect::Select(db) => self.db = db,
             Effect::Quit => self.quit_sent = true,
+            Effect::Protocol(protocol) => self.protocol = protocol,
+            Effect::Reset => {
+                self.db = 0;
+                self.protocol = Protocol::Resp2;
+            }
         }
     }
 

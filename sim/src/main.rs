@@ -10,7 +10,12 @@
 //!
 //! Exits non-zero if any seed fails.
 
-use std::io::IsTerminal;
+// The sweep binary measures wall-clock rates and reads and appends the
+// regression file: the OS calls the engine must never make are its job.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
+use std::fs::OpenOptions;
+use std::io::{IsTerminal, Write};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,8 +24,18 @@ use std::time::Instant;
 use clap::{Parser, ValueEnum};
 use corekv::shard::Faults;
 use corekv_sim::regressions;
+use corekv_sim::workload::GatherMode;
 use corekv_sim::{excerpt, run_seed, run_seed_twice, Outcome, SimConfig, TraceMode};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// How gathered commands run across shards (see `GatherMode`).
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Gather {
+    /// On client-private keys, whole-keyspace commands left out.
+    Private,
+    /// On the shared keys, whole-keyspace commands in.
+    Shared,
+}
 
 /// A bug to plant in every shard.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -61,10 +76,11 @@ struct Cli {
     /// Plant a bug, to see a checker fail.
     #[arg(long, value_enum)]
     fault: Option<Fault>,
-    /// Add gathered cross-shard commands (RENAME, COPY, MSETNX) on
-    /// client-private keys, and leave out whole-keyspace commands.
-    #[arg(long)]
-    gather: bool,
+    /// Send gathered commands (RENAME, COPY, MSETNX, BITOP, LCS) across
+    /// shards: on keys private to each client, without whole-keyspace
+    /// commands (`private`), or on the shared keys with them (`shared`).
+    #[arg(long, value_enum)]
+    gather: Option<Gather>,
     /// Replay the seeds listed in this file (before any sweep).
     #[arg(long)]
     regressions: Option<PathBuf>,
@@ -122,7 +138,11 @@ impl Cli {
             clients: self.clients as usize,
             ops: self.ops,
             faults,
-            gather: self.gather,
+            gather: match self.gather {
+                None => GatherMode::Off,
+                Some(Gather::Private) => GatherMode::Private,
+                Some(Gather::Shared) => GatherMode::Shared,
+            },
         }
     }
 
@@ -135,8 +155,10 @@ impl Cli {
         if let Some(fault) = self.fault {
             command.push_str(&format!(" --fault {}", fault_name(fault)));
         }
-        if config.gather {
-            command.push_str(" --gather");
+        match config.gather {
+            GatherMode::Off => {}
+            GatherMode::Private => command.push_str(" --gather private"),
+            GatherMode::Shared => command.push_str(" --gather shared"),
         }
         command.push_str(" --trace");
         command
@@ -217,7 +239,7 @@ fn main() -> ExitCode {
             .map(|(seed, config, note)| regressions::line(*seed, config, note))
             .collect();
         if !lines.is_empty() {
-            match regressions::append(&path, &lines) {
+            match append(&path, &lines) {
                 Ok(()) => println!("recorded {} seeds in {}", lines.len(), path.display()),
                 Err(error) => eprintln!("cannot record failures in {}: {error}", path.display()),
             }
@@ -230,6 +252,19 @@ fn main() -> ExitCode {
     }
 }
 
+/// Appends lines to the regression file, creating it with its header.
+fn append(path: &std::path::Path, lines: &[String]) -> std::io::Result<()> {
+    let new = !path.exists();
+    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+    if new {
+        file.write_all(regressions::HEADER.as_bytes())?;
+    }
+    for line in lines {
+        file.write_all(line.as_bytes())?;
+    }
+    Ok(())
+}
+
 fn replay_one(cli: &Cli, config: &SimConfig, seed: u64) -> ExitCode {
     let mode = if cli.trace {
         TraceMode::Print
@@ -239,13 +274,18 @@ fn replay_one(cli: &Cli, config: &SimConfig, seed: u64) -> ExitCode {
     let outcome = run_seed(config, seed, mode);
     let stats = outcome.stats;
     println!(
-        "seed {seed}: {} commands, {} replies, {} executions, {} messages, {} events, {:.3}s virtual, trace hash {:016x}",
+        "seed {seed}: {} commands, {} replies, {} executions, {} messages, {} events, \
+         {:.3}s virtual, {} disconnects, {} backpressure waits, output up to {} bytes, \
+         trace hash {:016x}",
         stats.commands,
         stats.replies,
         stats.executions,
         stats.messages,
         stats.events,
         stats.virtual_time_us as f64 / 1e6,
+        stats.disconnects,
+        stats.backpressure_waits,
+        stats.output_bytes_max,
         outcome.hash
     );
     match &outcome.failure {

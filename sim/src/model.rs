@@ -96,7 +96,8 @@ impl Model {
             ));
         }
         if let Route::Keys(multi) = route {
-            self.check_owner(exec, spec.keys_of(&exec.argv), multi)?;
+            let keys: Vec<&Bytes> = spec.keys_of(&exec.argv).collect();
+            self.check_owner(exec, &keys, multi)?;
         }
         let now_ms = exec.unix_time_us / 1000;
         match (spec.name, route) {
@@ -150,20 +151,26 @@ impl Model {
         reply
     }
 
-    /// A keyed part must run on the shard owning all its keys (a gathered
-    /// command runs at its home shard over fetched entries instead).
-    fn check_owner<'a>(
+    /// A keyed part must run on the shard owning all its keys. (A gathered
+    /// command whose keys span shards runs at its home shard over fetched
+    /// entries instead.)
+    fn check_owner(
         &self,
         exec: &Execution,
-        mut keys: impl Iterator<Item = &'a Bytes>,
+        keys: &[&Bytes],
         multi: MultiShard,
     ) -> Result<(), String> {
-        let Some(stray) = keys.find(|key| self.slots.shard_of_key(key) != exec.shard) else {
-            return Ok(());
-        };
-        if multi == MultiShard::Gather {
+        let mut owners = keys.iter().map(|key| self.slots.shard_of_key(key));
+        let first = owners.next();
+        if multi == MultiShard::Gather && owners.any(|owner| Some(owner) != first) {
             return Ok(());
         }
+        let Some(stray) = keys
+            .iter()
+            .find(|key| self.slots.shard_of_key(key) != exec.shard)
+        else {
+            return Ok(());
+        };
         Err(format!(
             "{} ran on shard {} but key \"{}\" belongs to shard {}",
             show_argv(&exec.argv),

@@ -1,7 +1,8 @@
 //! The regression file: seeds that once failed, replayed by every CI run.
+//! (Parsing and formatting only; the binary reads and appends the file.)
 //!
 //! One seed per line, optionally followed by the settings it failed under
-//! (`shards=N clients=N ops=N gather`); settings left out take the command
+//! (`shards=N clients=N ops=N gather=private|shared`); settings left out take the command
 //! line's values. `#` starts a comment, to the end of the line.
 //!
 //! ```text
@@ -9,17 +10,14 @@
 //! 1234 shards=4 clients=8 ops=2000   # cross-shard MGET lost a reply
 //! ```
 
-use std::fs::OpenOptions;
-use std::io::Write;
-use std::path::Path;
-
 use crate::sim::SimConfig;
+use crate::workload::GatherMode;
 
 /// The header written to a new regression file.
 pub const HEADER: &str = "\
 # corekv-sim regression seeds: replayed by `corekv-sim --regressions <this file>`.
 # One seed per line, optionally with the settings it failed under:
-#   <seed> [shards=N] [clients=N] [ops=N] [gather]   # what it found
+#   <seed> [shards=N] [clients=N] [ops=N] [gather=private|shared]   # what it found
 # Sweeps run with --record-failures append failing seeds here.
 ";
 
@@ -49,7 +47,10 @@ pub fn parse(text: &str, base: &SimConfig) -> Result<Vec<Regression>, String> {
                 "shards" => config.shards = number()? as usize,
                 "clients" => config.clients = number()? as usize,
                 "ops" => config.ops = number()?,
-                "gather" => config.gather = true,
+                "gather" if value.is_empty() || value == "private" => {
+                    config.gather = GatherMode::Private
+                }
+                "gather" if value == "shared" => config.gather = GatherMode::Shared,
                 _ => return Err(bad("unknown setting")),
             }
         }
@@ -63,25 +64,16 @@ pub fn parse(text: &str, base: &SimConfig) -> Result<Vec<Regression>, String> {
 
 /// The line recording `seed` failing under `config`.
 pub fn line(seed: u64, config: &SimConfig, note: &str) -> String {
-    let gather = if config.gather { " gather" } else { "" };
+    let gather = match config.gather {
+        GatherMode::Off => "",
+        GatherMode::Private => " gather=private",
+        GatherMode::Shared => " gather=shared",
+    };
     let note: String = note.chars().filter(|c| *c != '\n').take(120).collect();
     format!(
         "{seed} shards={} clients={} ops={}{gather}   # {note}\n",
         config.shards, config.clients, config.ops
     )
-}
-
-/// Appends lines to the file, creating it with [`HEADER`] if needed.
-pub fn append(path: &Path, lines: &[String]) -> std::io::Result<()> {
-    let new = !path.exists();
-    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
-    if new {
-        file.write_all(HEADER.as_bytes())?;
-    }
-    for line in lines {
-        file.write_all(line.as_bytes())?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -91,7 +83,7 @@ mod tests {
     #[test]
     fn parses_seeds_settings_and_comments() {
         let base = SimConfig::default();
-        let text = format!("{HEADER}\n7\n  42 shards=2 ops=10 gather # note\n# 9\n");
+        let text = format!("{HEADER}\n7\n  42 shards=2 ops=10 gather=shared # note\n# 9\n");
         let parsed = parse(&text, &base).unwrap();
         assert_eq!(parsed.len(), 2);
         assert_eq!(parsed[0].seed, 7);
@@ -99,7 +91,7 @@ mod tests {
         assert_eq!(parsed[1].seed, 42);
         assert_eq!(parsed[1].config.shards, 2);
         assert_eq!(parsed[1].config.ops, 10);
-        assert!(parsed[1].config.gather);
+        assert_eq!(parsed[1].config.gather, GatherMode::Shared);
         assert!(parse("x", &base).is_err());
         assert!(parse("1 bogus=2", &base).is_err());
     }

@@ -67,6 +67,19 @@ fn catching<T>(body: impl FnOnce() -> T) -> Result<T, String> {
     })
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_its_message() {
+        let result: Result<(), String> = catching(|| panic!("shard exploded"));
+        let message = result.unwrap_err();
+        assert!(message.contains("shard exploded"), "{message}");
+        assert_eq!(catching(|| 7), Ok(7));
+    }
+}
+
 /// Runs one seed.
 pub fn run_seed(config: &SimConfig, seed: u64, mode: TraceMode) -> Outcome {
     let mut sim = match catching(|| Sim::new(seed, config, mode)) {

@@ -25,6 +25,8 @@ pub enum Stream {
     Channels,
     /// Reserved for the simulated disk (persistence issue).
     Disk,
+    /// Wall-clock steps.
+    Clock,
     /// Command generation of one client.
     Workload(usize),
     /// `Platform::random_u64` of one shard (seeds its RNG and hash tables).
@@ -42,6 +44,7 @@ impl Stream {
             Stream::Network => 2,
             Stream::Channels => 3,
             Stream::Disk => 4,
+            Stream::Clock => 5,
             Stream::Workload(client) => (1 << 32) + client as u64,
             Stream::Shard(shard) => (2 << 32) + shard as u64,
         }

@@ -38,8 +38,12 @@ pub struct Swarm {
     pub partial_read_probability: f64,
     /// Chance, per write, that the client drops its connection instead.
     pub disconnect_probability: f64,
-    /// Most commands a client keeps in flight (pipeline depth).
+    /// Most commands a client keeps in flight (pipeline depth). Beyond
+    /// the server's queue bound, parsing pauses (backpressure).
     pub pipeline_depth_max: usize,
+    /// One client gets three quarters of the commands (deep pipelines
+    /// need a client with many commands to send).
+    pub one_heavy_client: bool,
     /// Longest delay of a shard-channel message (µs).
     pub channel_delay_us_max: u64,
     /// Chance that a channel message is delivered with no delay.
@@ -56,6 +60,13 @@ pub struct Swarm {
     pub ttl_ms_max: u64,
     /// Wall-clock time at virtual time zero (Unix µs).
     pub unix_epoch_us: u64,
+    /// Chance, per timer event of shard 0, that the wall clock steps forward.
+    pub clock_step_probability: f64,
+    /// Largest wall-clock step (µs).
+    pub clock_step_us_max: u64,
+    /// Longest value the workload writes (bytes); large ones fill output
+    /// buffers to the backpressure threshold.
+    pub value_bytes_max: usize,
 }
 
 fn pick<T: Copy>(rng: &mut ChaCha8Rng, choices: &[T]) -> T {
@@ -65,6 +76,17 @@ fn pick<T: Copy>(rng: &mut ChaCha8Rng, choices: &[T]) -> T {
 impl Swarm {
     /// Draws one seed's parameters.
     pub fn draw(rng: &mut ChaCha8Rng) -> Swarm {
+        let mut swarm = Swarm::draw_independent(rng);
+        // Output backpressure needs a deep pipeline of large replies: make
+        // large-value seeds deep, with one client doing most of the work.
+        if swarm.value_bytes_max > 40 {
+            swarm.pipeline_depth_max = 2048;
+            swarm.one_heavy_client = true;
+        }
+        swarm
+    }
+
+    fn draw_independent(rng: &mut ChaCha8Rng) -> Swarm {
         Swarm {
             chunking: pick(
                 rng,
@@ -78,10 +100,10 @@ impl Swarm {
             think_us_max: pick(rng, &[0, 10, 200, 2_000]),
             long_pause_probability: pick(rng, &[0.0, 0.0, 0.002, 0.02]),
             long_pause_us_max: pick(rng, &[50_000, 500_000, 2_000_000]),
-            read_delay_us_max: pick(rng, &[0, 20, 500, 5_000]),
+            read_delay_us_max: pick(rng, &[0, 20, 500, 5_000, 50_000]),
             partial_read_probability: pick(rng, &[0.0, 0.1, 0.5]),
             disconnect_probability: pick(rng, &[0.0, 0.0, 0.0, 0.001, 0.01]),
-            pipeline_depth_max: pick(rng, &[1, 4, 16, 64]),
+            pipeline_depth_max: pick(rng, &[1, 4, 16, 64, 2048]),
             channel_delay_us_max: pick(rng, &[0, 10, 100, 3_000]),
             channel_zero_delay_probability: pick(rng, &[0.0, 0.5, 0.9]),
             plain_keys: pick(rng, &[1, 4, 16, 64]),
@@ -90,6 +112,14 @@ impl Swarm {
             databases_used: pick(rng, &[1, 1, 2, 4]),
             ttl_ms_max: pick(rng, &[5, 100, 2_000]),
             unix_epoch_us: 1_700_000_000_000_000 + rng.gen_range(0..1_000_000_000_000),
+            clock_step_probability: pick(rng, &[0.0, 0.0, 0.0, 0.05, 0.3]),
+            clock_step_us_max: pick(rng, &[1_000, 200_000, 3_000_000]),
+            value_bytes_max: if rng.gen_bool(1.0 / 16.0) {
+                64 * 1024
+            } else {
+                40
+            },
+            one_heavy_client: rng.gen_bool(0.25),
         }
     }
 }

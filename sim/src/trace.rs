@@ -128,6 +128,21 @@ impl TraceHash {
     }
 }
 
+/// So that std types (e.g. enum discriminants) can be folded in with `Hash`.
+impl std::hash::Hasher for TraceHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.bytes(bytes);
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.word(word);
+    }
+}
+
 impl Default for TraceHash {
     fn default() -> TraceHash {
         TraceHash::new()

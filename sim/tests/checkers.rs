@@ -3,6 +3,7 @@
 //! of seeds (a checker that cannot fail is a defect).
 
 use corekv::shard::Faults;
+use corekv_sim::workload::GatherMode;
 use corekv_sim::{run_seed, run_seed_twice, Outcome, Property, SimConfig, TraceMode};
 
 /// Seeds a planted bug must be caught within.
@@ -17,7 +18,7 @@ fn small(shards: usize, clients: usize, ops: u64) -> SimConfig {
     }
 }
 
-fn assert_passes(config: &SimConfig, seeds: std::ops::Range<u64>) -> u64 {
+fn assert_passes(config: &SimConfig, seeds: impl IntoIterator<Item = u64>) -> u64 {
     let mut commands = 0;
     for seed in seeds {
         let outcome = run_seed(config, seed, TraceMode::Off);
@@ -39,8 +40,8 @@ fn assert_passes(config: &SimConfig, seeds: std::ops::Range<u64>) -> u64 {
 
 #[test]
 fn modest_sweep_passes() {
-    let commands = assert_passes(&small(4, 4, 200), 0..200);
-    assert!(commands >= 200 * 200);
+    let commands = assert_passes(&small(4, 4, 500), 0..200);
+    assert!(commands >= 200 * 500);
 }
 
 #[test]
@@ -53,10 +54,27 @@ fn sweeps_pass_for_one_two_and_many_shards() {
 #[test]
 fn sweep_with_gathered_commands_passes() {
     let config = SimConfig {
-        gather: true,
+        gather: GatherMode::Private,
         ..small(3, 4, 150)
     };
     assert_passes(&config, 0..40);
+}
+
+/// Gathered cross-shard commands on the shared keys, with every other
+/// command around them. Found failing by this simulator (`--gather shared`):
+/// SCAN takes no lock, so it lists a key a gathered RENAME has already moved
+/// (the store-back to the key's shard has not arrived); and `COPY k k DB n`
+/// on one shard writes key `k` of database `n` while an atomic operation of
+/// another connection holds that key's lock, so the operation stores back a
+/// stale fetch. Un-ignore once the engine isolates both.
+#[test]
+#[ignore = "engine: SCAN and COPY ... DB are not yet isolated from atomic multi-shard commands"]
+fn shared_gathered_commands_are_serializable() {
+    let config = SimConfig {
+        gather: GatherMode::Shared,
+        ..SimConfig::default()
+    };
+    assert_passes(&config, 0..500);
 }
 
 #[test]
