@@ -102,6 +102,12 @@ fn resp3_shape(reply: &Reply) -> Reply {
                 .map(|(k, v)| (resp3_shape(k), resp3_shape(v)))
                 .collect(),
         ),
+        Reply::Pairs(pairs) => Reply::Array(
+            pairs
+                .iter()
+                .map(|(k, v)| Reply::Array(vec![resp3_shape(k), resp3_shape(v)]))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -144,7 +150,7 @@ fn reply_from_bytes(input: &mut impl Iterator<Item = u8>, depth: usize) -> Reply
     };
     let count = |input: &mut dyn Iterator<Item = u8>| usize::from(input.next().unwrap_or(0) % 5);
     let nested = depth < ROUNDTRIP_DEPTH_MAX;
-    match tag % 14 {
+    match tag % 15 {
         0 => Reply::Simple(printable(text(input))),
         1 => Reply::Error(printable(text(input))),
         2 => Reply::Integer(i64::from_le_bytes(std::array::from_fn(|_| {
@@ -189,6 +195,16 @@ fn reply_from_bytes(input: &mut impl Iterator<Item = u8>, depth: usize) -> Reply
             format: *b"txt",
             text: text(input),
         },
+        14 if nested => Reply::Pairs(
+            (0..count(input))
+                .map(|_| {
+                    (
+                        reply_from_bytes(input, depth + 1),
+                        reply_from_bytes(input, depth + 1),
+                    )
+                })
+                .collect(),
+        ),
         13 if nested => Reply::Push(
             (0..count(input))
                 .map(|_| reply_from_bytes(input, depth + 1))

@@ -449,16 +449,22 @@ fn resp3_replies_match_redis() {
 /// RESP3 HRANDFIELD WITHVALUES nests [field, value] pairs. Handlers cannot
 /// see the protocol yet, so corekv sends the flat RESP2 shape.
 #[test]
-#[ignore = "needs the protocol in Ctx (or a pair-array Reply) to nest pairs in RESP3"]
 fn resp3_hrandfield_with_values_nests_pairs() {
     let mut p = pair_or_skip!();
     p.flushall();
     let _ = p.both(&[b"HELLO", b"3"]);
-    p.script(&[
-        "HSET h a 1 b 2",
-        "HRANDFIELD h 2 WITHVALUES",
-        "HRANDFIELD h 1 WITHVALUES",
-    ]);
+    p.script(&["HSET h a 1 b 2", "HRANDFIELD h 2 WITHVALUES"]);
+    // One random pair: the shape must match ([[field, value]]), the pick may not.
+    let (ours, theirs) = p.both(&[b"HRANDFIELD", b"h", b"1", b"WITHVALUES"]);
+    let shape = |reply: &Reply| match reply {
+        Reply::Array(items) => items
+            .iter()
+            .map(|item| matches!(item, Reply::Array(pair) if pair.len() == 2))
+            .collect::<Vec<_>>(),
+        other => panic!("not an array: {other:?}"),
+    };
+    assert_eq!(shape(&ours), shape(&theirs));
+    assert_eq!(shape(&ours), vec![true]);
 }
 
 // ---------------------------------------------------------------------------

@@ -17,7 +17,12 @@ use std::sync::Arc;
 use common::oracle::*;
 use common::TestServer;
 
-fn cmd(pair: &mut Pair, client: usize, line: &str, others: &mut (common::RawClient, common::RawClient)) {
+fn cmd(
+    pair: &mut Pair,
+    client: usize,
+    line: &str,
+    others: &mut (common::RawClient, common::RawClient),
+) {
     let words: Vec<&[u8]> = line.split_whitespace().map(str::as_bytes).collect();
     if client == 0 {
         pair.check(&words);
@@ -152,7 +157,11 @@ fn watch_aborts_exec_exactly_when_redis_does() {
 fn watched_key_that_expires_aborts_exec_like_redis() {
     let mut pair = pair_or_skip!();
     let (a, _) = cross_shard_pair("exp");
-    pair.script(&["FLUSHALL", &format!("SET {a} 1 PX 50"), &format!("WATCH {a}")]);
+    pair.script(&[
+        "FLUSHALL",
+        &format!("SET {a} 1 PX 50"),
+        &format!("WATCH {a}"),
+    ]);
     std::thread::sleep(std::time::Duration::from_millis(120));
     pair.script(&["MULTI", &format!("GET {a}"), "EXEC"]);
 }
@@ -171,8 +180,12 @@ fn watch_incr_race(shards: usize, clients: usize, increments: usize, key: &'stat
                 let mut aborted = 0u64;
                 for _ in 0..increments {
                     loop {
-                        redis::cmd("WATCH").arg(key).query::<()>(&mut conn).expect("watch");
-                        let value: Option<i64> = redis::cmd("GET").arg(key).query(&mut conn).expect("get");
+                        redis::cmd("WATCH")
+                            .arg(key)
+                            .query::<()>(&mut conn)
+                            .expect("watch");
+                        let value: Option<i64> =
+                            redis::cmd("GET").arg(key).query(&mut conn).expect("get");
                         let result: Option<(String,)> = redis::pipe()
                             .atomic()
                             .cmd("SET")
@@ -190,10 +203,17 @@ fn watch_incr_race(shards: usize, clients: usize, increments: usize, key: &'stat
             })
         })
         .collect();
-    let aborted: u64 = threads.into_iter().map(|t| t.join().expect("client thread")).sum();
+    let aborted: u64 = threads
+        .into_iter()
+        .map(|t| t.join().expect("client thread"))
+        .sum();
     let mut conn = server.client();
     let total: i64 = redis::cmd("GET").arg(key).query(&mut conn).expect("get");
-    assert_eq!(total as usize, clients * increments, "lost increments ({aborted} EXECs aborted and retried)");
+    assert_eq!(
+        total as usize,
+        clients * increments,
+        "lost increments ({aborted} EXECs aborted and retried)"
+    );
 }
 
 #[test]
@@ -214,7 +234,10 @@ fn cross_shard_mset_racing_mget_never_shows_a_mix() {
     let (a, b) = {
         let slots = corekv::slot::SlotMap::new(2);
         let find = |shard: usize| {
-            (0..).map(|i| format!("pair{i}")).find(|k| slots.shard_of_key(k.as_bytes()) == shard).expect("key")
+            (0..)
+                .map(|i| format!("pair{i}"))
+                .find(|k| slots.shard_of_key(k.as_bytes()) == shard)
+                .expect("key")
         };
         (find(0), find(1))
     };
@@ -223,11 +246,20 @@ fn cross_shard_mset_racing_mget_never_shows_a_mix() {
         .map(|writer| {
             let (url, a, b, stop) = (server.url(), a.clone(), b.clone(), Arc::clone(&stop));
             std::thread::spawn(move || {
-                let mut conn = redis::Client::open(url).expect("client").get_connection().expect("connect");
+                let mut conn = redis::Client::open(url)
+                    .expect("client")
+                    .get_connection()
+                    .expect("connect");
                 let mut round = 0u64;
                 while !stop.load(Ordering::Relaxed) && round < 3000 {
                     let value = format!("w{writer}-{round}");
-                    redis::cmd("MSET").arg(&a).arg(&value).arg(&b).arg(&value).query::<()>(&mut conn).expect("mset");
+                    redis::cmd("MSET")
+                        .arg(&a)
+                        .arg(&value)
+                        .arg(&b)
+                        .arg(&value)
+                        .query::<()>(&mut conn)
+                        .expect("mset");
                     round += 1;
                 }
             })
@@ -237,10 +269,16 @@ fn cross_shard_mset_racing_mget_never_shows_a_mix() {
         .map(|_| {
             let (url, a, b) = (server.url(), a.clone(), b.clone());
             std::thread::spawn(move || {
-                let mut conn = redis::Client::open(url).expect("client").get_connection().expect("connect");
+                let mut conn = redis::Client::open(url)
+                    .expect("client")
+                    .get_connection()
+                    .expect("connect");
                 for _ in 0..3000 {
-                    let (x, y): (Option<String>, Option<String>) =
-                        redis::cmd("MGET").arg(&a).arg(&b).query(&mut conn).expect("mget");
+                    let (x, y): (Option<String>, Option<String>) = redis::cmd("MGET")
+                        .arg(&a)
+                        .arg(&b)
+                        .query(&mut conn)
+                        .expect("mget");
                     assert_eq!(x, y, "MGET saw half of a cross-shard MSET");
                 }
             })
@@ -262,20 +300,42 @@ fn cross_shard_transfer_in_multi_keeps_the_sum() {
     let server = TestServer::start(2);
     let slots = corekv::slot::SlotMap::new(2);
     let find = |shard: usize| {
-        (0..).map(|i| format!("acct{i}")).find(|k| slots.shard_of_key(k.as_bytes()) == shard).expect("key")
+        (0..)
+            .map(|i| format!("acct{i}"))
+            .find(|k| slots.shard_of_key(k.as_bytes()) == shard)
+            .expect("key")
     };
     let (a, b) = (find(0), find(1));
     let mut setup = server.client();
-    redis::cmd("MSET").arg(&a).arg(1000).arg(&b).arg(0).query::<()>(&mut setup).expect("mset");
+    redis::cmd("MSET")
+        .arg(&a)
+        .arg(1000)
+        .arg(&b)
+        .arg(0)
+        .query::<()>(&mut setup)
+        .expect("mset");
     let movers: Vec<_> = (0..4)
         .map(|i| {
             let (url, a, b) = (server.url(), a.clone(), b.clone());
             std::thread::spawn(move || {
-                let mut conn = redis::Client::open(url).expect("client").get_connection().expect("connect");
+                let mut conn = redis::Client::open(url)
+                    .expect("client")
+                    .get_connection()
+                    .expect("connect");
                 for round in 0..500 {
-                    let (from, to) = if (round + i) % 2 == 0 { (&a, &b) } else { (&b, &a) };
-                    let _: (i64, i64) =
-                        redis::pipe().atomic().cmd("DECR").arg(from).cmd("INCR").arg(to).query(&mut conn).expect("move");
+                    let (from, to) = if (round + i) % 2 == 0 {
+                        (&a, &b)
+                    } else {
+                        (&b, &a)
+                    };
+                    let _: (i64, i64) = redis::pipe()
+                        .atomic()
+                        .cmd("DECR")
+                        .arg(from)
+                        .cmd("INCR")
+                        .arg(to)
+                        .query(&mut conn)
+                        .expect("move");
                 }
             })
         })
@@ -284,10 +344,19 @@ fn cross_shard_transfer_in_multi_keeps_the_sum() {
         .map(|_| {
             let (url, a, b) = (server.url(), a.clone(), b.clone());
             std::thread::spawn(move || {
-                let mut conn = redis::Client::open(url).expect("client").get_connection().expect("connect");
+                let mut conn = redis::Client::open(url)
+                    .expect("client")
+                    .get_connection()
+                    .expect("connect");
                 for _ in 0..1000 {
-                    let (x, y): (i64, i64) =
-                        redis::pipe().atomic().cmd("GET").arg(&a).cmd("GET").arg(&b).query(&mut conn).expect("read");
+                    let (x, y): (i64, i64) = redis::pipe()
+                        .atomic()
+                        .cmd("GET")
+                        .arg(&a)
+                        .cmd("GET")
+                        .arg(&b)
+                        .query(&mut conn)
+                        .expect("read");
                     assert_eq!(x + y, 1000, "a transaction observed half of another");
                 }
             })

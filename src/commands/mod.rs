@@ -516,7 +516,11 @@ impl Table {
 
     /// Like [`Table::lookup`], but first tries `cache` — the previous hit —
     /// since pipelines mostly repeat one command. Updates the cache.
-    pub fn lookup_cached(&self, name: &[u8], cache: &mut Option<&'static CommandSpec>) -> Option<&'static CommandSpec> {
+    pub fn lookup_cached(
+        &self,
+        name: &[u8],
+        cache: &mut Option<&'static CommandSpec>,
+    ) -> Option<&'static CommandSpec> {
         if let Some(spec) = *cache {
             if spec.name.len() == name.len() && spec.name.as_bytes().eq_ignore_ascii_case(name) {
                 return Some(spec);
@@ -632,9 +636,10 @@ pub fn compatibility_markdown(table: &Table) -> String {
             .collect();
         let routing = match spec.exec {
             Exec::Server(_) => "connection / server",
-            Exec::Keyspace { route: Route::Keys(MultiShard::Gather), .. } if spec.has_movable_keys() => {
-                "gathered to home shard"
-            }
+            Exec::Keyspace {
+                route: Route::Keys(MultiShard::Gather),
+                ..
+            } if spec.has_movable_keys() => "gathered to home shard",
             Exec::Keyspace {
                 route: Route::Local,
                 ..

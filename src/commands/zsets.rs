@@ -205,14 +205,28 @@ fn store_entries(ctx: &mut Ctx<'_>, destination: &[u8], entries: Vec<(Bytes, f64
 /// Members, each followed by its score (a double) when `withscores`: the
 /// RESP2 shape of every scored reply (see the module doc for RESP3).
 fn scored_reply(entries: Vec<(Bytes, f64)>, withscores: bool) -> Reply {
-    let mut items = Vec::with_capacity(entries.len() * if withscores { 2 } else { 1 });
-    for (member, score) in entries {
-        items.push(Reply::Bulk(member));
-        if withscores {
-            items.push(Reply::Double(score));
-        }
+    if withscores {
+        // RESP3 clients get [member, score] pairs, RESP2 a flat array.
+        let pairs = entries
+            .into_iter()
+            .map(|(member, score)| (Reply::Bulk(member), Reply::Double(score)));
+        return Reply::Pairs(pairs.collect());
     }
-    Reply::Array(items)
+    Reply::Array(
+        entries
+            .into_iter()
+            .map(|(member, _)| Reply::Bulk(member))
+            .collect(),
+    )
+}
+
+/// A flat member, score, ... array in both protocols (ZPOPMIN without a
+/// count, as Redis 7.0 replies).
+fn flat_scored_reply(entries: Vec<(Bytes, f64)>) -> Reply {
+    let items = entries
+        .into_iter()
+        .flat_map(|(member, score)| [Reply::Bulk(member), Reply::Double(score)]);
+    Reply::Array(items.collect())
 }
 
 /// ZADD's options (Redis's `ZADD_IN_*` flags and CH).

@@ -157,7 +157,10 @@ impl<K: Borrow<[u8]>, V> Dict<K, V> {
     /// out mutably. O(1) expected.
     pub fn get_unless(&mut self, key: &[u8], dead: impl FnOnce(&V) -> bool) -> Lookup<'_, K, V> {
         let index = self.bucket_index(key);
-        let Some(position) = self.buckets[index].iter().position(|(stored, _)| stored.borrow() == key) else {
+        let Some(position) = self.buckets[index]
+            .iter()
+            .position(|(stored, _)| stored.borrow() == key)
+        else {
             return Lookup::Missing;
         };
         if !dead(&self.buckets[index][position].1) {

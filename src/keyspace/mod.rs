@@ -246,7 +246,13 @@ impl Db {
     /// [`Db::lookup`] that also hands back the stats, which the returned
     /// entry does not borrow (the entry borrows only the dict).
     fn lookup_split(&mut self, key: &[u8], now_ms: u64) -> (Option<&mut Entry>, &mut DbStats) {
-        let Db { dict, expires, watched, version_clock, stats } = self;
+        let Db {
+            dict,
+            expires,
+            watched,
+            version_clock,
+            stats,
+        } = self;
         let entry = match dict.get_unless(key, |entry| entry.is_expired(now_ms)) {
             Lookup::Found(entry) => Some(entry),
             Lookup::Missing => None,
@@ -380,7 +386,13 @@ impl Db {
         if let Some(when) = expire_at_ms {
             self.expires.insert((when, key.clone()));
         }
-        let previous = self.dict.insert(key, Entry { value, expire_at_ms });
+        let previous = self.dict.insert(
+            key,
+            Entry {
+                value,
+                expire_at_ms,
+            },
+        );
         assert!(previous.is_none(), "the key was absent a moment ago");
     }
 

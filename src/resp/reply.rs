@@ -69,6 +69,10 @@ pub enum Reply {
     },
     /// Out-of-band push (pub/sub messages), `>3\r\n` followed by elements.
     Push(Vec<Reply>),
+    /// Pairs such as (member, score): RESP3 an array of two-element arrays
+    /// (`*N` of `*2`), RESP2 one flat array of 2N elements. Redis replies
+    /// this way to ZRANGE WITHSCORES, HRANDFIELD WITHVALUES and the like.
+    Pairs(Vec<(Reply, Reply)>),
 }
 
 /// Bytes of an aggregate or bulk header beyond its prefix: the longest count
@@ -128,6 +132,7 @@ impl Reply {
             Reply::Push(items) if resp3 => encode_aggregate(b'>', items, protocol, out),
             Reply::Set(items) | Reply::Push(items) => encode_aggregate(b'*', items, protocol, out),
             Reply::Map(pairs) => encode_map(pairs, protocol, out),
+            Reply::Pairs(pairs) => encode_pairs(pairs, protocol, out),
             Reply::Double(value) => encode_double(*value, protocol, out),
             Reply::Boolean(value) if resp3 => {
                 out.extend_from_slice(if *value { b"#t\r\n" } else { b"#f\r\n" })
@@ -160,7 +165,7 @@ impl Reply {
             Reply::Array(items) | Reply::Set(items) | Reply::Push(items) => {
                 Reply::Array(all(items))
             }
-            Reply::Map(pairs) => Reply::Array(
+            Reply::Map(pairs) | Reply::Pairs(pairs) => Reply::Array(
                 pairs
                     .iter()
                     .flat_map(|(key, value)| [key.to_resp2_shape(), value.to_resp2_shape()])
@@ -196,7 +201,8 @@ impl Reply {
             | Reply::Array(_)
             | Reply::Map(_)
             | Reply::Set(_)
-            | Reply::Push(_) => HEADER_BYTES_MAX,
+            | Reply::Push(_)
+            | Reply::Pairs(_) => HEADER_BYTES_MAX,
         }
     }
 }
@@ -267,6 +273,26 @@ fn encode_aggregate(prefix: u8, items: &[Reply], protocol: Protocol, out: &mut B
 
 /// RESP3 `%<n>\r\n` followed by key, value pairs; RESP2 `*<2n>\r\n` followed
 /// by the same elements.
+fn encode_pairs(pairs: &[(Reply, Reply)], protocol: Protocol, out: &mut BytesMut) {
+    match protocol {
+        Protocol::Resp3 => {
+            encode_header(b'*', pairs.len(), out);
+            for (first, second) in pairs {
+                encode_header(b'*', 2, out);
+                first.encode(protocol, out);
+                second.encode(protocol, out);
+            }
+        }
+        Protocol::Resp2 => {
+            encode_header(b'*', pairs.len() * 2, out);
+            for (first, second) in pairs {
+                first.encode(protocol, out);
+                second.encode(protocol, out);
+            }
+        }
+    }
+}
+
 fn encode_map(pairs: &[(Reply, Reply)], protocol: Protocol, out: &mut BytesMut) {
     let elements_bytes: usize = pairs
         .iter()

@@ -204,7 +204,9 @@ impl Connection {
     /// Encodes held replies while the output buffer has room.
     pub fn encode_held(&mut self) {
         while self.output.len() < limits::OUTPUT_PAUSE_BYTES {
-            let Some(reply) = self.held.pop_front() else { break };
+            let Some(reply) = self.held.pop_front() else {
+                break;
+            };
             reply.encode(self.protocol, &mut self.output);
         }
     }
@@ -212,6 +214,9 @@ impl Connection {
     /// True while commands are in flight or queued: reading more would only
     /// pile input up.
     pub fn is_busy(&self) -> bool {
-        self.waiting.is_some() || self.atomic.is_some() || !self.queue.is_empty() || !self.held.is_empty()
+        self.waiting.is_some()
+            || self.atomic.is_some()
+            || !self.queue.is_empty()
+            || !self.held.is_empty()
     }
 }

@@ -45,7 +45,10 @@ pub(crate) fn plan(
     home: usize,
     argv: &[Bytes],
 ) -> Plan {
-    let Some(spec) = argv.first().and_then(|name| table.lookup_cached(name, cache)) else {
+    let Some(spec) = argv
+        .first()
+        .and_then(|name| table.lookup_cached(name, cache))
+    else {
         return Plan::Reply(unknown_command_error(argv));
     };
     if !spec.arity_ok(argv.len()) || !pairs_complete(spec, argv.len()) {
@@ -162,7 +165,13 @@ mod tests {
         let table = Table::new();
         let slots = SlotMap::new(4);
         let home = slots.shard_of_key(b"{user}a");
-        let plan = plan(&table, &mut None, &slots, home, &argv(&["MGET", "{user}a", "{user}b"]));
+        let plan = plan(
+            &table,
+            &mut None,
+            &slots,
+            home,
+            &argv(&["MGET", "{user}a", "{user}b"]),
+        );
         assert!(matches!(plan, Plan::Here(_)), "{plan:?}");
     }
 
@@ -193,7 +202,13 @@ mod tests {
     fn odd_mset_is_an_arity_error() {
         let table = Table::new();
         let slots = SlotMap::new(1);
-        let plan = plan(&table, &mut None, &slots, 0, &argv(&["mset", "a", "1", "b"]));
+        let plan = plan(
+            &table,
+            &mut None,
+            &slots,
+            0,
+            &argv(&["mset", "a", "1", "b"]),
+        );
         assert!(matches!(plan, Plan::Reply(Reply::Error(_))));
     }
 }

@@ -182,13 +182,10 @@ fn samples_reply(samples: &[Sample<'_>], with_values: bool) -> Reply {
     }
 }
 
-/// HRANDFIELD WITHVALUES's shape. Redis sends RESP2 clients a flat array
-/// (field, value, ...) and RESP3 clients an array of [field, value] arrays.
-/// A handler cannot see the protocol yet, so this gives the RESP2 shape to
-/// both (a known RESP3 deviation until `Ctx` carries the protocol or
-/// `Reply` gains a pair-array variant).
+/// HRANDFIELD WITHVALUES's shape: RESP2 clients get a flat array (field,
+/// value, ...), RESP3 clients an array of [field, value] arrays.
 fn pairs_reply(pairs: impl Iterator<Item = (Reply, Reply)>) -> Reply {
-    Reply::Array(pairs.flat_map(|(field, value)| [field, value]).collect())
+    Reply::Pairs(pairs.collect())
 }
 
 /// `HSCAN key cursor [MATCH pattern] [COUNT count]` — `[next cursor,

@@ -185,7 +185,7 @@ fn hincrbyfloat_follows_redis() {
 }
 
 fn fields_of(reply: &Reply) -> Vec<Bytes> {
-    match reply {
+    match &reply.to_resp2_shape() {
         Reply::Array(items) => items
             .iter()
             .map(|item| match item {

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use bytes::Bytes;
 
-use super::{peek_zset, read_zset, scored_reply, zset_for_write};
+use super::{flat_scored_reply, peek_zset, read_zset, scored_reply, zset_for_write};
 use crate::commands::sets::db_and_rng;
 use crate::commands::sets::random::{
     check_repeats, parse_collection_cursor, parse_positive_count, parse_random_count,
@@ -53,12 +53,18 @@ pub(super) fn zpopmax(ctx: &mut Ctx<'_>, args: &mut Args) -> CommandResult {
 
 fn pop_generic(ctx: &mut Ctx<'_>, args: &mut Args, max: bool) -> CommandResult {
     let key = args.next_bytes()?;
-    let count = match args.remaining() {
-        0 => 1,
-        1 => parse_positive_count(&args.next_bytes()?)?,
+    let (count, nested) = match args.remaining() {
+        0 => (1, false),
+        1 => (parse_positive_count(&args.next_bytes()?)?, true),
         _ => return Err(CommandError::Syntax),
     };
-    Ok(scored_reply(pop_entries(ctx, &key, max, count)?, true))
+    let entries = pop_entries(ctx, &key, max, count)?;
+    // Redis 7.0 nests pairs (in RESP3) only when a count was given.
+    Ok(if nested {
+        scored_reply(entries, true)
+    } else {
+        flat_scored_reply(entries)
+    })
 }
 
 /// `ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]` — `[key, [[member,
