@@ -366,3 +366,29 @@ fn cross_shard_transfer_in_multi_keeps_the_sum() {
         thread.join().expect("thread");
     }
 }
+
+#[test]
+fn gathered_command_does_not_invalidate_watches_on_keys_it_only_read() {
+    // SUNIONSTORE across shards gathers its source to the home shard; storing
+    // the unchanged source back would look like a write to its WATCHers.
+    let mut pair = pair_or_skip!();
+    let mut others = pair.other_clients();
+    let (src, dst) = cross_shard_pair("gw");
+    let steps: &[(usize, String)] = &[
+        (0, "FLUSHALL".into()),
+        (0, format!("SADD {src} a b")),
+        (0, format!("WATCH {src}")),
+        (1, format!("SUNIONSTORE {dst} {src}")),
+        (0, "MULTI".into()),
+        (0, format!("SCARD {src}")),
+        (0, "EXEC".into()),
+        (0, format!("WATCH {dst}")),
+        (1, format!("SUNIONSTORE {dst} {src}")),
+        (0, "MULTI".into()),
+        (0, format!("SCARD {dst}")),
+        (0, "EXEC".into()),
+    ];
+    for (client, line) in steps {
+        cmd(&mut pair, *client, line, &mut others);
+    }
+}

@@ -44,9 +44,9 @@ use rand_chacha::ChaCha8Rng;
 
 pub use message::{ConnId, Forwarded, Message, Origin, Request, Response, ShardStats, Ticket};
 
-use crate::commands::{flags, Args, CommandSpec, Ctx, Exec, Reduce, Table};
+use crate::commands::{Args, CommandSpec, Ctx, Exec, Reduce, Table};
 use crate::config::Config;
-use crate::keyspace::Keyspace;
+use crate::keyspace::{Entry, Keyspace};
 use crate::limits;
 use crate::platform::{Platform, TraceEvent};
 use crate::resp::Reply;
@@ -846,27 +846,38 @@ impl<P: Platform> Shard<P> {
                 }
             }
         }
+        // Watch every key in the scratch keyspace, so that afterwards only
+        // the keys the handler really changed are stored back (an unchanged
+        // source key must not look written to its own WATCHers).
+        let now_ms = self.clock.1 / 1000;
+        let versions: Vec<Vec<u64>> = keys_per_part
+            .iter()
+            .map(|keys| keys.iter().map(|key| scratch.db(db).watch(key, now_ms)).collect())
+            .collect();
         // The handler runs over the scratch keyspace exactly as it would over
         // the real one, so gathered commands need no code of their own.
         std::mem::swap(&mut self.keyspace, &mut scratch);
         let reply = self.execute(origin, db, spec, argv);
         std::mem::swap(&mut self.keyspace, &mut scratch);
-        if !spec.has_flag(flags::WRITE) {
+        let mut requests = Vec::new();
+        for (keys, versions) in keys_per_part.into_iter().zip(versions) {
+            let shard = self.slots.shard_of_key(&keys[0]);
+            let scratch_db = scratch.db(db);
+            let mut changed: Vec<(Bytes, Option<Entry>)> = Vec::new();
+            for (key, version) in keys.into_iter().zip(versions) {
+                if scratch_db.watch_is_dirty(&key, version, now_ms) {
+                    let entry = scratch_db.get(&key, now_ms).cloned();
+                    changed.push((key, entry));
+                }
+            }
+            if !changed.is_empty() {
+                requests.push((shard, Request::Store(changed)));
+            }
+        }
+        if requests.is_empty() {
             self.write(conn, &reply);
             return;
         }
-        let now_ms = self.clock.1 / 1000;
-        let requests = keys_per_part
-            .into_iter()
-            .map(|keys| {
-                let shard = self.slots.shard_of_key(&keys[0]);
-                let entries = keys.into_iter().map(|key| {
-                    let entry = scratch.db(db).get(&key, now_ms).cloned();
-                    (key, entry)
-                });
-                (shard, Request::Store(entries.collect()))
-            })
-            .collect();
         self.start_wait(conn, requests, Then::Stored { reply });
     }
 
