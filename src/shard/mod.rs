@@ -852,7 +852,11 @@ impl<P: Platform> Shard<P> {
         let now_ms = self.clock.1 / 1000;
         let versions: Vec<Vec<u64>> = keys_per_part
             .iter()
-            .map(|keys| keys.iter().map(|key| scratch.db(db).watch(key, now_ms)).collect())
+            .map(|keys| {
+                keys.iter()
+                    .map(|key| scratch.db(db).watch(key, now_ms))
+                    .collect()
+            })
             .collect();
         // The handler runs over the scratch keyspace exactly as it would over
         // the real one, so gathered commands need no code of their own.
