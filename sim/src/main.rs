@@ -91,6 +91,9 @@ struct Cli {
     /// Also run every N-th seed twice to check determinism (0: never).
     #[arg(long, default_value_t = 10)]
     determinism_every: u64,
+    /// Run every seed twice to check determinism (as --determinism-every 1).
+    #[arg(long)]
+    determinism: bool,
     /// Stop the sweep after this many failing seeds.
     #[arg(long, default_value_t = 10)]
     max_failures: usize,
@@ -351,7 +354,8 @@ fn sweep(cli: &Cli, config: &SimConfig, summary: &mut Summary) {
     let started = Instant::now();
     let mut commands = 0u64;
     for seed in seeds {
-        let check_twice = cli.determinism_every > 0 && seed % cli.determinism_every == 0;
+        let check_twice =
+            cli.determinism || (cli.determinism_every > 0 && seed % cli.determinism_every == 0);
         let outcome = if check_twice {
             run_seed_twice(config, seed)
         } else {

@@ -386,14 +386,20 @@ fn show(bytes: &[u8]) -> String {
     crate::trace::show_bytes(bytes)
 }
 
-/// An array reply's elements as a sorted list of their debug forms (for
-/// replies whose order is unspecified); other replies as themselves.
+/// An array, set or map reply's elements (pairs) as a sorted list of their
+/// debug forms, for replies whose order is unspecified; other replies as
+/// themselves.
 fn unordered(reply: &Reply) -> Result<Vec<String>, &Reply> {
     match reply {
         Reply::Array(items) | Reply::Set(items) => {
             let mut items: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
             items.sort();
             Ok(items)
+        }
+        Reply::Map(pairs) | Reply::Pairs(pairs) => {
+            let mut pairs: Vec<String> = pairs.iter().map(|p| format!("{p:?}")).collect();
+            pairs.sort();
+            Ok(pairs)
         }
         other => Err(other),
     }

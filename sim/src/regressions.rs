@@ -18,7 +18,8 @@ pub const HEADER: &str = "\
 # corekv-sim regression seeds: replayed by `corekv-sim --regressions <this file>`.
 # One seed per line, optionally with the settings it failed under:
 #   <seed> [shards=N] [clients=N] [ops=N] [gather=private|shared]   # what it found
-# Sweeps run with --record-failures append failing seeds here.
+# Sweeps run with --record-failures append failing seeds here. A seed's
+# workload depends on the server's command table, so note the commit.
 ";
 
 /// One line of the file.

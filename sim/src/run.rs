@@ -67,19 +67,6 @@ fn catching<T>(body: impl FnOnce() -> T) -> Result<T, String> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_panic_becomes_its_message() {
-        let result: Result<(), String> = catching(|| panic!("shard exploded"));
-        let message = result.unwrap_err();
-        assert!(message.contains("shard exploded"), "{message}");
-        assert_eq!(catching(|| 7), Ok(7));
-    }
-}
-
 /// Runs one seed.
 pub fn run_seed(config: &SimConfig, seed: u64, mode: TraceMode) -> Outcome {
     let mut sim = match catching(|| Sim::new(seed, config, mode)) {
@@ -148,4 +135,17 @@ pub fn run_seed_twice(config: &SimConfig, seed: u64) -> Outcome {
 /// failure, for a failing seed: runs are deterministic).
 pub fn excerpt(config: &SimConfig, seed: u64) -> Outcome {
     run_seed(config, seed, TraceMode::Ring(EXCERPT_LINES))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_its_message() {
+        let result: Result<(), String> = catching(|| panic!("shard exploded"));
+        let message = result.unwrap_err();
+        assert!(message.contains("shard exploded"), "{message}");
+        assert_eq!(catching(|| 7), Ok(7));
+    }
 }

@@ -99,8 +99,12 @@ impl TraceHash {
                 self.word(items.len() as u64);
                 items.iter().for_each(|item| self.reply(item));
             }
-            Reply::Map(pairs) => {
-                self.word(8);
+            Reply::Map(pairs) | Reply::Pairs(pairs) => {
+                self.word(if matches!(reply, Reply::Map(_)) {
+                    8
+                } else {
+                    13
+                });
                 self.word(pairs.len() as u64);
                 for (key, value) in pairs {
                     self.reply(key);
@@ -123,6 +127,13 @@ impl TraceHash {
                 self.word(12);
                 self.bytes(format);
                 self.bytes(text);
+            }
+            // Variants added to the engine later hash by their debug form
+            // until they get a case of their own.
+            #[allow(unreachable_patterns)]
+            other => {
+                self.word(14);
+                self.bytes(format!("{other:?}").as_bytes());
             }
         }
     }
@@ -255,17 +266,24 @@ pub fn show_reply(reply: &Reply) -> String {
         Reply::Array(items) => list("[", items, "]"),
         Reply::Set(items) => list("~{", items, "}"),
         Reply::Push(items) => list(">[", items, "]"),
-        Reply::Map(pairs) => {
+        Reply::Map(pairs) | Reply::Pairs(pairs) => {
             let flat: Vec<Reply> = pairs
                 .iter()
                 .flat_map(|(k, v)| [k.clone(), v.clone()])
                 .collect();
-            list("%{", &flat, "}")
+            let open = if matches!(reply, Reply::Map(_)) {
+                "%{"
+            } else {
+                "pairs{"
+            };
+            list(open, &flat, "}")
         }
         Reply::Double(value) => format!(",{value}"),
         Reply::Boolean(value) => format!("#{value}"),
         Reply::BigNumber(digits) => format!("({}", show_bytes(digits)),
         Reply::Verbatim { text, .. } => format!("={}", show_bytes(text)),
+        #[allow(unreachable_patterns)]
+        other => format!("{other:?}"),
     }
 }
 

@@ -66,9 +66,8 @@ fn sweep_with_gathered_commands_passes() {
 /// (the store-back to the key's shard has not arrived); and `COPY k k DB n`
 /// on one shard writes key `k` of database `n` while an atomic operation of
 /// another connection holds that key's lock, so the operation stores back a
-/// stale fetch. Un-ignore once the engine isolates both.
+/// stale fetch. Both now take whole-shard locks (shard/serve.rs).
 #[test]
-#[ignore = "engine: SCAN and COPY ... DB are not yet isolated from atomic multi-shard commands"]
 fn shared_gathered_commands_are_serializable() {
     let config = SimConfig {
         gather: GatherMode::Shared,

@@ -835,29 +835,8 @@ impl<P: Platform> Shard<P> {
         let Some(db) = self.conns.get(&conn).map(|c| c.db) else {
             return;
         };
-        let mut scratch = Keyspace::new(self.keyspace.db_count(), &mut self.rng);
-        for (keys, part) in keys_per_part.iter().zip(parts) {
-            let Response::Entries(entries) = part else {
-                panic!("fetch answered with {part:?}")
-            };
-            for (key, entry) in keys.iter().zip(entries) {
-                if let Some(entry) = entry {
-                    scratch.db(db).insert_entry(key, entry);
-                }
-            }
-        }
-        // Watch every key in the scratch keyspace, so that afterwards only
-        // the keys the handler really changed are stored back (an unchanged
-        // source key must not look written to its own WATCHers).
         let now_ms = self.clock.1 / 1000;
-        let versions: Vec<Vec<u64>> = keys_per_part
-            .iter()
-            .map(|keys| {
-                keys.iter()
-                    .map(|key| scratch.db(db).watch(key, now_ms))
-                    .collect()
-            })
-            .collect();
+        let (mut scratch, versions) = self.scratch_keyspace(db, &keys_per_part, parts, now_ms);
         // The handler runs over the scratch keyspace exactly as it would over
         // the real one, so gathered commands need no code of their own.
         std::mem::swap(&mut self.keyspace, &mut scratch);
@@ -868,9 +847,12 @@ impl<P: Platform> Shard<P> {
             let shard = self.slots.shard_of_key(&keys[0]);
             let scratch_db = scratch.db(db);
             let mut changed: Vec<(Bytes, Option<Entry>)> = Vec::new();
-            for (key, version) in keys.into_iter().zip(versions) {
-                if scratch_db.watch_is_dirty(&key, version, now_ms) {
-                    let entry = scratch_db.get(&key, now_ms).cloned();
+            for (key, (version, fetched)) in keys.into_iter().zip(versions) {
+                let entry = scratch_db.get(&key, now_ms).cloned();
+                // A key fetched alive but gone now expired in between (or was
+                // deleted): its owner must drop it too, as the serial order did.
+                let vanished = fetched && entry.is_none();
+                if vanished || scratch_db.watch_is_dirty(&key, version, now_ms) {
                     changed.push((key, entry));
                 }
             }
@@ -883,6 +865,37 @@ impl<P: Platform> Shard<P> {
             return;
         }
         self.start_wait(conn, requests, Then::Stored { reply });
+    }
+
+    /// A scratch keyspace holding the fetched entries, each key watched so
+    /// that afterwards only the keys the handler changed are stored back (an
+    /// unchanged source must not look written to its own WATCHers). Returns,
+    /// per part and key, the watch version and whether the key was fetched
+    /// alive.
+    fn scratch_keyspace(
+        &mut self,
+        db: usize,
+        keys_per_part: &[Vec<Bytes>],
+        parts: Vec<Response>,
+        now_ms: u64,
+    ) -> (Keyspace, Vec<Vec<(u64, bool)>>) {
+        let mut scratch = Keyspace::new(self.keyspace.db_count(), &mut self.rng);
+        let mut versions = Vec::with_capacity(keys_per_part.len());
+        for (keys, part) in keys_per_part.iter().zip(parts) {
+            let Response::Entries(entries) = part else {
+                panic!("fetch answered with {part:?}")
+            };
+            let mut part_versions = Vec::with_capacity(keys.len());
+            for (key, entry) in keys.iter().zip(entries) {
+                let fetched = entry.is_some();
+                if let Some(entry) = entry {
+                    scratch.db(db).insert_entry(key, entry);
+                }
+                part_versions.push((scratch.db(db).watch(key, now_ms), fetched));
+            }
+            versions.push(part_versions);
+        }
+        (scratch, versions)
     }
 
     /// This shard's counters.

@@ -45,14 +45,25 @@ pub(crate) struct LockWaiter {
 }
 
 /// The keys one command touches on this shard, as a lock set.
+///
+/// Whole-shard: whole-keyspace commands; SCAN, which walks the shard's keys
+/// and must not see a multi-shard command half done (found by the
+/// simulator with `--gather shared`); and COPY with a DB option, whose
+/// destination lives in another database than its key positions name.
 pub(super) fn command_lock_set(spec: &CommandSpec, argv: &[Bytes], db: usize) -> LockSet {
-    let whole = matches!(
+    let walks_keyspace = matches!(
         spec.exec,
         Exec::Keyspace {
-            route: Route::AllShards(_),
+            route: Route::AllShards(_) | Route::ScanCursor,
             ..
         }
     );
+    let copies_across_databases = spec.name == "copy"
+        && argv
+            .iter()
+            .skip(3)
+            .any(|arg| arg.eq_ignore_ascii_case(b"db"));
+    let whole = walks_keyspace || copies_across_databases;
     let keys = if whole {
         Vec::new()
     } else {

@@ -173,11 +173,19 @@ pub(crate) fn merge_into(max: &mut [u8; REGISTERS], hll: &[u8]) -> Result<(), Co
         }
         return Ok(());
     }
+    // A corrupted sparse body may describe runs past the last register:
+    // refuse it (Redis: INVALIDOBJ) rather than index out of bounds.
+    let mut overflow = false;
     sparse_runs(body, |first, length, value| {
-        for slot in &mut max[first..first + length] {
-            *slot = (*slot).max(value);
+        match max.get_mut(first..first.saturating_add(length)) {
+            Some(slots) => slots.iter_mut().for_each(|slot| *slot = (*slot).max(value)),
+            None => overflow = true,
         }
-    })
+    })?;
+    if overflow {
+        return Err(Corrupt);
+    }
+    Ok(())
 }
 
 /// The dense form of a valid HLL (header copied, encoding set to dense).

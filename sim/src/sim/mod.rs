@@ -1,0 +1,446 @@
+//! The simulator: every shard of a server, and its clients, on one thread,
+//! driven event by event from one seed.
+//!
+//! Each event the world schedules is carried out here: a client writes a
+//! chunk of its pending bytes into its home shard (`handle_input`), a client
+//! reads part of its output (`output` / `consume_output`), a shard-channel
+//! message arrives (`handle_message`), a shard timer fires (`handle_timer`).
+//! After each event the simulator drains the executions the shards traced
+//! and checks them against the client model and the serial model, asks the
+//! shard which connections have output (`take_ready`) so their clients get
+//! a read scheduled, and re-arms the shard's timer.
+//!
+//! A run ends cleanly when no client has anything left to do and no message
+//! is in flight (only timers remain). Then every command still on an open
+//! connection must have been answered, and every shard's contents must
+//! equal the serial model's keys for that shard.
+
+mod clients;
+mod verify;
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use bytes::{Bytes, BytesMut};
+use corekv::commands::Table;
+use corekv::config::Config;
+use corekv::limits;
+use corekv::shard::{ConnId, Faults, ServerInfo, Shard};
+use corekv::slot::SlotMap;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::check::{Failure, Property};
+use crate::client::{Client, Connection};
+use crate::model::Model;
+use crate::streams::{self, Stream};
+use crate::swarm::Swarm;
+use crate::trace::{show_argv, TraceMode};
+use crate::workload::{GatherMode, KeyUniverse, Workload};
+use crate::world::{EventKind, SimPlatform, World, CHANNEL_MESSAGES_MAX};
+
+/// The largest output buffer a connection may hold: the pause threshold plus
+/// one reply's worth (the workload's replies are small).
+pub const OUTPUT_BYTES_MAX: usize = limits::OUTPUT_PAUSE_BYTES + (1 << 20);
+
+/// Events per generated command before a run counts as livelocked.
+const EVENTS_PER_COMMAND_MAX: u64 = 2_000;
+
+/// What a run simulates (everything else is drawn from the seed).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimConfig {
+    /// Number of shards.
+    pub shards: usize,
+    /// Number of concurrent clients.
+    pub clients: usize,
+    /// Commands generated per seed, over all clients.
+    pub ops: u64,
+    /// Planted bugs (see `corekv::shard::Faults`).
+    pub faults: Faults,
+    /// Whether gathered commands run across shards.
+    pub gather: GatherMode,
+}
+
+impl Default for SimConfig {
+    fn default() -> SimConfig {
+        SimConfig {
+            shards: 4,
+            clients: 8,
+            ops: 2000,
+            faults: Faults::default(),
+            gather: GatherMode::Off,
+        }
+    }
+}
+
+/// Counts of what a run did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Commands generated and sent.
+    pub commands: u64,
+    /// Replies received and checked.
+    pub replies: u64,
+    /// Executions traced and replayed.
+    pub executions: u64,
+    /// Events carried out.
+    pub events: u64,
+    /// Shard-channel messages sent.
+    pub messages: u64,
+    /// Virtual time at the end (µs).
+    pub virtual_time_us: u64,
+    /// Largest output buffer seen on any connection (bytes).
+    pub output_bytes_max: u64,
+    /// Writes a client held back because its shard wanted no input.
+    pub backpressure_waits: u64,
+    /// Connections dropped by clients mid-pipeline.
+    pub disconnects: u64,
+}
+
+/// One seed's simulation.
+pub struct Sim {
+    swarm: Swarm,
+    world: Rc<RefCell<World>>,
+    shards: Vec<Shard<SimPlatform>>,
+    timer_at_us: Vec<u64>,
+    clients: Vec<Client>,
+    connections: Vec<Connection>,
+    by_conn_id: BTreeMap<ConnId, usize>,
+    model: Model,
+    table: Table,
+    slots: SlotMap,
+    workload: Workload,
+    keys: KeyUniverse,
+    network: ChaCha8Rng,
+    clock: ChaCha8Rng,
+    databases: usize,
+    next_home: usize,
+    gather: GatherMode,
+    ready: Vec<ConnId>,
+    encoded: BytesMut,
+    events_max: u64,
+    /// What the run did so far.
+    pub stats: Stats,
+    failure: Option<Failure>,
+}
+
+impl Sim {
+    /// Builds the run of `seed`: draws its swarm parameters and workload,
+    /// starts the shards and places the clients.
+    pub fn new(seed: u64, config: &SimConfig, mode: TraceMode) -> Sim {
+        assert!(config.shards >= 1 && config.clients >= 1);
+        // One swarm stream for both, drawn in sequence: the mix of commands
+        // must not mirror the fault parameters.
+        let mut swarm_rng = streams::rng(seed, Stream::Swarm);
+        let swarm = Swarm::draw(&mut swarm_rng);
+        let table = Table::new();
+        let workload = Workload::new(&table, &mut swarm_rng, config.gather);
+        let world = Rc::new(RefCell::new(World::new(seed, config.shards, &swarm, mode)));
+        let server_config = Config::default();
+        let shards: Vec<Shard<SimPlatform>> = (0..config.shards)
+            .map(|index| {
+                let platform = SimPlatform::new(index, Rc::clone(&world));
+                let mut shard = Shard::new(
+                    index,
+                    config.shards,
+                    server_config.clone(),
+                    ServerInfo::default(),
+                    platform,
+                );
+                shard.set_faults(config.faults);
+                shard
+            })
+            .collect();
+        let mut network = streams::rng(seed, Stream::Network);
+        let budgets = budgets(config, swarm.one_heavy_client);
+        let clients = (0..config.clients)
+            .map(|index| Client {
+                rng: streams::rng(seed, Stream::Workload(index)),
+                connection: None,
+                budget: budgets[index],
+                write_scheduled: false,
+                scan_cursor: Bytes::from_static(b"0"),
+                quit_at_end: network.gen_bool(0.2),
+            })
+            .collect();
+        world.borrow_mut().recorder.line(|| {
+            format!(
+                "seed {seed}: {} shards, {} clients, {} ops, {swarm:?}, commands [{}]",
+                config.shards,
+                config.clients,
+                config.ops,
+                workload.commands().collect::<Vec<_>>().join(" ")
+            )
+        });
+        Sim {
+            timer_at_us: vec![u64::MAX; config.shards],
+            model: Model::new(
+                config.shards,
+                server_config.databases,
+                server_config.proto_max_bulk_len,
+            ),
+            keys: KeyUniverse::new(&swarm),
+            slots: SlotMap::new(config.shards),
+            databases: server_config.databases,
+            events_max: (config.ops + 1) * EVENTS_PER_COMMAND_MAX,
+            swarm,
+            world,
+            shards,
+            clients,
+            connections: Vec::new(),
+            by_conn_id: BTreeMap::new(),
+            table,
+            workload,
+            network,
+            clock: streams::rng(seed, Stream::Clock),
+            next_home: 0,
+            gather: config.gather,
+            ready: Vec::new(),
+            encoded: BytesMut::new(),
+            stats: Stats::default(),
+            failure: None,
+        }
+    }
+
+    /// The trace hash so far.
+    pub fn trace_hash(&self) -> u64 {
+        self.world.borrow().recorder.hash.value()
+    }
+
+    /// The readable trace lines kept so far (ring mode).
+    pub fn take_trace_lines(&mut self) -> Vec<String> {
+        self.world.borrow_mut().recorder.take_lines()
+    }
+
+    /// Virtual time now (µs).
+    pub fn now_us(&self) -> u64 {
+        self.world.borrow().now_us
+    }
+
+    fn fail(&mut self, property: Property, message: String) {
+        if self.failure.is_none() {
+            let now_us = self.now_us();
+            let failure = Failure {
+                property,
+                message,
+                event: self.stats.events,
+                time_us: now_us,
+            };
+            let text = failure.to_string();
+            self.world
+                .borrow_mut()
+                .recorder
+                .line(|| format!("{now_us:>10} FAILURE {text}"));
+            self.failure = Some(failure);
+        }
+    }
+
+    fn line(&self, build: impl FnOnce() -> String) {
+        let mut world = self.world.borrow_mut();
+        if world.recorder.lines_enabled() {
+            let now_us = world.now_us;
+            world.recorder.line(|| format!("{now_us:>10} {}", build()));
+        }
+    }
+
+    fn schedule(&mut self, kind: EventKind, delay_us: u64) {
+        self.world.borrow_mut().schedule(kind, delay_us);
+    }
+
+    /// Runs the seed to its end; the first property violation found, if any.
+    pub fn run(&mut self) -> Option<Failure> {
+        for shard in 0..self.shards.len() {
+            self.rearm_timer(shard);
+        }
+        for client in 0..self.clients.len() {
+            let delay_us = self.network.gen_range(0..100);
+            self.clients[client].write_scheduled = true;
+            self.schedule(EventKind::ClientWrite(client), delay_us);
+        }
+        while self.failure.is_none() {
+            let event = {
+                let mut world = self.world.borrow_mut();
+                if world.pending_work() == 0 {
+                    break;
+                }
+                let Some(event) = world.pop() else { break };
+                hash_event(&mut world, event);
+                event
+            };
+            self.stats.events += 1;
+            if self.stats.events > self.events_max {
+                let message = format!("no end after {} events", self.stats.events);
+                self.fail(Property::Liveness, message);
+                break;
+            }
+            match event {
+                EventKind::ClientWrite(client) => self.client_write(client),
+                EventKind::ClientRead(connection) => self.client_read(connection),
+                EventKind::Deliver { from, to } => self.deliver(from, to),
+                EventKind::Timer(shard) => self.timer(shard),
+            }
+        }
+        if self.failure.is_none() {
+            self.final_checks();
+        }
+        let world = self.world.borrow();
+        self.stats.messages = world.messages_sent;
+        self.stats.virtual_time_us = world.now_us;
+        drop(world);
+        self.failure.clone()
+    }
+
+    // ----- events -----
+
+    fn deliver(&mut self, from: usize, to: usize) {
+        let message = self.world.borrow_mut().take_message(from, to);
+        let Some(message) = message else {
+            self.fail(
+                Property::Liveness,
+                format!("a delivery on {from}->{to} found the channel empty"),
+            );
+            return;
+        };
+        self.line(|| format!("deliver {from}->{to}"));
+        self.shards[to].handle_message(message);
+        self.after_step(to);
+    }
+
+    fn timer(&mut self, shard: usize) {
+        if self.timer_at_us[shard] != self.now_us() {
+            return; // re-armed since: a stale event
+        }
+        self.timer_at_us[shard] = u64::MAX;
+        if shard == 0
+            && self.swarm.clock_step_probability > 0.0
+            && self.clock.gen_bool(self.swarm.clock_step_probability)
+        {
+            let step_us = self.clock.gen_range(1..=self.swarm.clock_step_us_max);
+            self.world.borrow_mut().clock_offset_us += step_us;
+            self.line(|| format!("clock   wall clock steps {step_us}µs ahead"));
+        }
+        self.line(|| format!("timer   shard {shard}"));
+        self.shards[shard].handle_timer();
+        self.after_step(shard);
+    }
+
+    fn rearm_timer(&mut self, shard: usize) {
+        let at_us = self.shards[shard].poll_timeout_us();
+        if self.timer_at_us[shard] != at_us {
+            self.timer_at_us[shard] = at_us.max(self.now_us());
+            self.world.borrow_mut().schedule_timer(shard, at_us);
+        }
+    }
+
+    // ----- after every step -----
+
+    fn after_step(&mut self, shard: usize) {
+        let executions = std::mem::take(&mut self.world.borrow_mut().executions);
+        for execution in executions {
+            if self.failure.is_some() {
+                break;
+            }
+            self.on_execution(execution);
+        }
+        let mut ready = std::mem::take(&mut self.ready);
+        self.shards[shard].take_ready(&mut ready);
+        for id in ready.drain(..) {
+            let output_bytes = self.shards[shard].output(id).len();
+            self.stats.output_bytes_max = self.stats.output_bytes_max.max(output_bytes as u64);
+            if output_bytes > OUTPUT_BYTES_MAX {
+                self.fail(
+                    Property::Bounded,
+                    format!("conn {id} holds {output_bytes} bytes of output"),
+                );
+            }
+            match self.by_conn_id.get(&id) {
+                Some(&index) if self.connections[index].open => self.schedule_read(index),
+                Some(_) => {}
+                None => self.fail(
+                    Property::ReplyOrder,
+                    format!("shard {shard} has output for unknown conn {id}"),
+                ),
+            }
+        }
+        self.ready = ready;
+        self.rearm_timer(shard);
+        let channel_len_max = self.world.borrow().channel_len_max;
+        if channel_len_max > CHANNEL_MESSAGES_MAX {
+            self.fail(
+                Property::Bounded,
+                format!("a shard channel holds {channel_len_max} messages"),
+            );
+        }
+    }
+
+    /// At a clean end: every command on an open connection was answered, and
+    /// every shard holds exactly the serial model's keys for it.
+    fn final_checks(&mut self) {
+        let mut problems = Vec::new();
+        for connection in self.connections.iter().filter(|c| c.open) {
+            if !connection.unwritten().is_empty() {
+                problems.push((
+                    Property::Liveness,
+                    format!("conn {} ended with unwritten bytes", connection.id),
+                ));
+            } else if let Some(command) = connection.sent.get(connection.next_reply) {
+                problems.push((
+                    Property::ReplyOrder,
+                    format!(
+                        "conn {} never got a reply to #{} {} ({} of {} answered, {} executions)",
+                        connection.id,
+                        connection.next_reply,
+                        show_argv(&command.argv),
+                        connection.next_reply,
+                        connection.sent.len(),
+                        command.executions.len()
+                    ),
+                ));
+            } else if !connection.input.is_empty() {
+                problems.push((
+                    Property::ReplyOrder,
+                    format!("conn {} ended inside a reply", connection.id),
+                ));
+            }
+        }
+        let now_ms = self.world.borrow().unix_time_us() / 1000;
+        for (index, shard) in self.shards.iter().enumerate() {
+            if let Err(why) = self.model.compare_shard(index, shard.keyspace(), now_ms) {
+                problems.push((Property::SerialEquivalence, why));
+            }
+        }
+        if let Some((property, message)) = problems.into_iter().next() {
+            self.fail(property, message);
+        }
+    }
+}
+
+/// Each client's share of the commands: even, or (one heavy client) three
+/// quarters to client 0 and the rest even.
+fn budgets(config: &SimConfig, one_heavy_client: bool) -> Vec<u64> {
+    let clients = config.clients as u64;
+    let (heavy, rest) = if one_heavy_client && clients > 1 {
+        let heavy = config.ops * 3 / 4;
+        (heavy, config.ops - heavy)
+    } else {
+        (0, config.ops)
+    };
+    (0..clients)
+        .map(|index| {
+            let even = rest / clients + u64::from(index < rest % clients);
+            even + if index == 0 { heavy } else { 0 }
+        })
+        .collect()
+}
+
+fn hash_event(world: &mut World, event: EventKind) {
+    let now_us = world.now_us;
+    let hash = &mut world.recorder.hash;
+    hash.word(now_us);
+    match event {
+        EventKind::ClientWrite(client) => hash.word((1 << 32) | client as u64),
+        EventKind::ClientRead(connection) => hash.word((2 << 32) | connection as u64),
+        EventKind::Deliver { from, to } => hash.word((3 << 32) | (from << 16 | to) as u64),
+        EventKind::Timer(shard) => hash.word((4 << 32) | shard as u64),
+    }
+}

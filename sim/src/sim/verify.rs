@@ -1,0 +1,196 @@
+//! The checks made as the run goes: every traced execution against the
+//! client model (program order, real time, database) and the serial model
+//! (P2), and every reply a client reads against what its command's
+//! executions say it must be (P1).
+
+use corekv::resp::Reply;
+
+use super::Sim;
+use crate::check::{expected_reply, show_expected, ExpectedReply, Part, Property};
+use crate::trace::{show_argv, show_reply};
+use crate::workload::Expect;
+use crate::world::Execution;
+
+impl Sim {
+    /// P1: the reply read next on a connection answers the command sent next.
+    pub(super) fn check_reply(&mut self, index: usize, bytes: &[u8], reply: Reply) {
+        self.stats.replies += 1;
+        let connection = &self.connections[index];
+        let (id, seq) = (connection.id, connection.next_reply);
+        self.line(|| format!("reply   conn {id} #{seq}: {}", show_reply(&reply)));
+        let Some(command) = connection.sent.get(seq) else {
+            let message = format!(
+                "conn {id} received {} after all {} commands sent were answered",
+                show_reply(&reply),
+                connection.sent.len()
+            );
+            return self.fail(Property::ReplyOrder, message);
+        };
+        let expected = match &command.expect {
+            Expect::Trace if command.executions.is_empty() => {
+                Err("it has not executed anywhere".to_string())
+            }
+            Expect::Trace => match self.table.lookup(&command.argv[0]) {
+                Some(spec) => expected_reply(spec, &self.slots, &command.argv, &command.executions),
+                None => Err("the command is unknown".to_string()),
+            },
+            _ if !command.executions.is_empty() => {
+                Err("it ran a keyspace handler, which it should not".to_string())
+            }
+            Expect::Exact(reply) => Ok(ExpectedReply::Exact(reply.clone())),
+            Expect::Error if reply.is_error() => Ok(ExpectedReply::Exact(reply.clone())),
+            Expect::Error => Err("an error was expected".to_string()),
+            Expect::Success if !reply.is_error() => Ok(ExpectedReply::Exact(reply.clone())),
+            Expect::Success => Err("success was expected".to_string()),
+        };
+        let verdict = expected.and_then(|expected| {
+            let protocol = command.protocol;
+            let success = command.expect == Expect::Success;
+            let mut encodes = |r: &Reply| {
+                if success {
+                    return true; // HELLO's reply is in the protocol it selects
+                }
+                self.encoded.clear();
+                r.encode(protocol, &mut self.encoded);
+                self.encoded[..] == *bytes
+            };
+            let matches = match &expected {
+                ExpectedReply::Exact(r) => encodes(r),
+                ExpectedReply::OneOf(rs) => rs.iter().any(encodes),
+            };
+            if matches {
+                Ok(())
+            } else {
+                Err(format!("expected {}", show_expected(&expected)))
+            }
+        });
+        if let Err(why) = verdict {
+            let message = format!(
+                "conn {id} reply #{seq} is {} but command #{seq} is {}: {why}",
+                show_reply(&reply),
+                show_argv(&command.argv)
+            );
+            return self.fail(Property::ReplyOrder, message);
+        }
+        let is_scan = command.argv[0].eq_ignore_ascii_case(b"scan");
+        let connection = &mut self.connections[index];
+        connection.sent[seq].replied = true;
+        connection.next_reply += 1;
+        if is_scan {
+            if let Reply::Array(parts) = &reply {
+                if let Some(Reply::Bulk(cursor)) = parts.first() {
+                    self.clients[connection.client].scan_cursor = cursor.clone();
+                }
+            }
+        }
+    }
+
+    /// Checks one traced execution against the client model and replays it
+    /// on the serial model (P2).
+    pub(super) fn on_execution(&mut self, mut execution: Execution) {
+        self.stats.executions += 1;
+        {
+            let mut world = self.world.borrow_mut();
+            let hash = &mut world.recorder.hash;
+            hash.word(execution.shard as u64);
+            hash.word(execution.origin.conn);
+            hash.word(execution.origin.seq);
+            hash.word(execution.db as u64);
+            hash.argv(&execution.argv);
+            hash.reply(&execution.reply);
+        }
+        let Execution {
+            shard, origin, db, ..
+        } = execution;
+        let Some(&index) = self.by_conn_id.get(&origin.conn) else {
+            let message = format!(
+                "shard {shard} executed a command of unknown conn {}",
+                origin.conn
+            );
+            return self.fail(Property::ProgramOrder, message);
+        };
+        let connection = &mut self.connections[index];
+        let Some(command) = connection.sent.get(origin.seq as usize) else {
+            let message = format!(
+                "shard {shard} executed #{} of conn {}, which sent only {} commands",
+                origin.seq,
+                origin.conn,
+                connection.sent.len()
+            );
+            return self.fail(Property::ProgramOrder, message);
+        };
+        // Built only for a failure message.
+        let what = || {
+            format!(
+                "#{} {} of conn {}",
+                origin.seq,
+                show_argv(&command.argv),
+                origin.conn
+            )
+        };
+        let problem = if command.written_at_us.is_none() {
+            Some((
+                Property::RealTime,
+                format!(
+                    "shard {shard} executed {} before it was completely sent",
+                    what()
+                ),
+            ))
+        } else if command.replied {
+            Some((
+                Property::RealTime,
+                format!("shard {shard} executed {} after its reply was read", what()),
+            ))
+        } else if let Some(last) = connection.last_executed.filter(|last| origin.seq < *last) {
+            Some((
+                Property::ProgramOrder,
+                format!(
+                    "shard {shard} executed {} after #{last} of the same connection",
+                    what()
+                ),
+            ))
+        } else if db != command.db {
+            Some((
+                Property::SerialEquivalence,
+                format!(
+                    "shard {shard} executed {} in db {db}, but the connection had selected db {}",
+                    what(),
+                    command.db
+                ),
+            ))
+        } else if command.expect != Expect::Trace
+            || !execution.argv[0].eq_ignore_ascii_case(&command.argv[0])
+        {
+            Some((
+                Property::SerialEquivalence,
+                format!(
+                    "shard {shard} executed {} for {}",
+                    show_argv(&execution.argv),
+                    what()
+                ),
+            ))
+        } else {
+            None
+        };
+        if let Some((property, message)) = problem {
+            return self.fail(property, message);
+        }
+        connection.last_executed = Some(origin.seq);
+        if let Err(why) = self.model.replay(&mut execution) {
+            let command = &self.connections[index].sent[origin.seq as usize];
+            let what = format!(
+                "#{} {} of conn {}",
+                origin.seq,
+                show_argv(&command.argv),
+                origin.conn
+            );
+            return self.fail(Property::SerialEquivalence, format!("{what}: {why}"));
+        }
+        self.connections[index].sent[origin.seq as usize]
+            .executions
+            .push(Part {
+                shard,
+                reply: execution.reply,
+            });
+    }
+}
