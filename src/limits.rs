@@ -35,6 +35,11 @@ pub const OUTPUT_PAUSE_BYTES: usize = 4 * 1024 * 1024;
 /// buffered (bytes), so a long pipeline cannot pile up in memory.
 pub const QUERY_PAUSE_BYTES: usize = 64 * 1024;
 
+/// Output a busy connection accumulates before it is written anyway
+/// (bytes); below it, replies wait until the connection's commands in
+/// flight are done, so one pipeline costs one write.
+pub const OUTPUT_EAGER_BYTES: usize = 64 * 1024;
+
 /// Parsed-but-not-yet-executed commands a connection may hold while it waits
 /// for a cross-shard reply; parsing pauses beyond it.
 pub const PIPELINE_QUEUE_MAX: usize = 1024;
@@ -72,4 +77,5 @@ const _: () = assert!(SHARDS_MAX == 1 << SCAN_CURSOR_SHARD_BITS);
 const _: () = assert!(ARGV_PREALLOC_MAX <= MULTIBULK_COUNT_MAX);
 const _: () = assert!(INLINE_BYTES_MAX < PROTO_MAX_BULK_LEN_DEFAULT);
 const _: () = assert!(FORWARD_BATCH_MAX <= PIPELINE_QUEUE_MAX);
+const _: () = assert!(OUTPUT_EAGER_BYTES < OUTPUT_PAUSE_BYTES);
 const _: () = assert!(HASH_SLOTS.is_power_of_two());

@@ -384,9 +384,15 @@ impl<P: Platform> Shard<P> {
         })
     }
 
+    /// Offers the connection's output to the platform — once the commands
+    /// it has in flight are done, so a pipeline that crosses shards several
+    /// times is written with one syscall, not one per round trip (as Redis
+    /// writes once per read). Large output goes out at once.
     fn mark_ready(&mut self, conn: ConnId) {
         if let Some(connection) = self.conns.get_mut(&conn) {
-            if !connection.in_ready_list && (!connection.output.is_empty() || connection.closing) {
+            let worth_writing = !connection.output.is_empty()
+                && (!connection.is_busy() || connection.output.len() >= limits::OUTPUT_EAGER_BYTES);
+            if !connection.in_ready_list && (worth_writing || connection.closing) {
                 connection.in_ready_list = true;
                 self.ready.push(conn);
             }
