@@ -17,14 +17,11 @@
 #[macro_use]
 mod common;
 
-use std::cell::RefCell;
-
 use bytes::Bytes;
 use common::oracle::*;
 use common::RawClient;
 use corekv::resp::Reply;
 use proptest::prelude::*;
-use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
 
 // ---------------------------------------------------------------------------
 // Scripted comparisons, one family at a time.
@@ -731,35 +728,16 @@ fn command_strategy(keys: Vec<String>) -> impl Strategy<Value = Vec<String>> {
 
 #[test]
 fn random_command_sequences_match_redis() {
-    let Some(pair) = Pair::start() else { return };
-    let pair = RefCell::new(pair);
-    let mut runner = TestRunner::new(ProptestConfig {
-        cases: 500,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    });
-    let sequences = proptest::collection::vec(command_strategy(proptest_keys()), 1..25);
-    let result = runner.run(&sequences, |sequence| {
-        let mut p = pair.borrow_mut();
-        p.flushall();
-        for command in &sequence {
-            let args: Vec<&[u8]> = command.iter().map(String::as_bytes).collect();
-            let (ours, theirs) = p.both(&args);
-            if ours != theirs {
-                return Err(TestCaseError::fail(format!(
-                    "{}: corekv {ours:?}, redis {theirs:?}",
-                    show(&args)
-                )));
+    check_random_sequences(
+        500,
+        proptest::collection::vec(command_strategy(proptest_keys()), 1..25),
+        exactly,
+        |p| {
+            for key in proptest_keys() {
+                let (ours, theirs) = p.both(&[b"GET", key.as_bytes()]);
+                prop_assert_eq!(ours, theirs, "final value of {}", key);
             }
-        }
-        // The final keyspaces must agree too.
-        for key in proptest_keys() {
-            let (ours, theirs) = p.both(&[b"GET", key.as_bytes()]);
-            prop_assert_eq!(ours, theirs, "final value of {}", key);
-        }
-        Ok(())
-    });
-    if let Err(error) = result {
-        panic!("{error}");
-    }
+            Ok(())
+        },
+    );
 }

@@ -10,10 +10,7 @@
 mod common;
 use common::oracle::*;
 
-use std::cell::RefCell;
-
 use proptest::prelude::*;
-use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
 
 #[test]
 fn setbit_and_getbit_match_redis() {
@@ -328,34 +325,16 @@ fn bitmap_command(keys: Vec<String>) -> impl Strategy<Value = Vec<String>> {
 
 #[test]
 fn random_bitmap_sequences_match_redis() {
-    let Some(pair) = Pair::start() else { return };
-    let pair = RefCell::new(pair);
-    let mut runner = TestRunner::new(ProptestConfig {
-        cases: 150,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    });
-    let sequences = proptest::collection::vec(bitmap_command(random_keys()), 1..30);
-    let result = runner.run(&sequences, |sequence| {
-        let mut p = pair.borrow_mut();
-        p.flushall();
-        for command in &sequence {
-            let args: Vec<&[u8]> = command.iter().map(String::as_bytes).collect();
-            let (ours, theirs) = p.both(&args);
-            if ours != theirs {
-                return Err(TestCaseError::fail(format!(
-                    "{}: corekv {ours:?}, redis {theirs:?}",
-                    show(&args)
-                )));
+    check_random_sequences(
+        150,
+        proptest::collection::vec(bitmap_command(random_keys()), 1..30),
+        exactly,
+        |p| {
+            for key in random_keys() {
+                let (ours, theirs) = p.both(&[b"GET", key.as_bytes()]);
+                prop_assert_eq!(ours, theirs, "final value of {}", key);
             }
-        }
-        for key in random_keys() {
-            let (ours, theirs) = p.both(&[b"GET", key.as_bytes()]);
-            prop_assert_eq!(ours, theirs, "final value of {}", key);
-        }
-        Ok(())
-    });
-    if let Err(error) = result {
-        panic!("{error}");
-    }
+            Ok(())
+        },
+    );
 }

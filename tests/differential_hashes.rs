@@ -14,7 +14,6 @@
 #[macro_use]
 mod common;
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
@@ -22,7 +21,6 @@ use common::oracle::*;
 use common::RawClient;
 use corekv::resp::Reply;
 use proptest::prelude::*;
-use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
 
 #[test]
 fn set_get_and_delete_match_redis() {
@@ -527,49 +525,37 @@ fn same_reply(ours: &Reply, theirs: &Reply, unordered: bool) -> bool {
 
 #[test]
 fn random_hash_sequences_match_redis() {
-    let Some(pair) = Pair::start() else { return };
-    let pair = RefCell::new(pair);
-    let mut runner = TestRunner::new(ProptestConfig {
-        cases: 300,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    });
-    let sequences = proptest::collection::vec(command_strategy(proptest_keys()), 1..30);
-    let result = runner.run(&sequences, |sequence| {
-        let mut p = pair.borrow_mut();
-        p.flushall();
-        for command in &sequence {
-            let args: Vec<&[u8]> = command.iter().map(String::as_bytes).collect();
-            let whole = matches!(command[0].as_str(), "HGETALL" | "HKEYS" | "HVALS");
+    check_random_sequences(
+        300,
+        proptest::collection::vec(command_strategy(proptest_keys()), 1..30),
+        |p, args| {
+            let whole = matches!(args[0], b"HGETALL" | b"HKEYS" | b"HVALS");
             let unordered = whole && {
                 let encoding = p.redis.call(&[b"OBJECT", b"ENCODING", args[1]]);
                 encoding == Reply::Bulk(Bytes::from_static(b"hashtable"))
             };
-            let (ours, theirs) = p.both(&args);
-            let same = if unordered && command[0] == "HGETALL" {
+            let (ours, theirs) = p.both(args);
+            let same = if unordered && args[0] == b"HGETALL" {
                 pairs_of(ours.clone()) == pairs_of(theirs.clone())
             } else {
                 same_reply(&ours, &theirs, unordered)
             };
-            if !same {
-                return Err(TestCaseError::fail(format!(
-                    "{}: corekv {ours:?}, redis {theirs:?}",
-                    show(&args)
-                )));
+            if same {
+                Ok(())
+            } else {
+                Err(format!("{}: corekv {ours:?}, redis {theirs:?}", show(args)))
             }
-        }
-        // The final keyspaces must agree too.
-        for key in proptest_keys() {
-            let (ours, theirs) = p.both(&[b"TYPE", key.as_bytes()]);
-            prop_assert_eq!(&ours, &theirs, "final type of {}", key);
-            if ours == Reply::Simple(Bytes::from_static(b"hash")) {
-                let (ours, theirs) = p.both(&[b"HGETALL", key.as_bytes()]);
-                prop_assert_eq!(pairs_of(ours), pairs_of(theirs), "final {}", key);
+        },
+        |p| {
+            for key in proptest_keys() {
+                let (ours, theirs) = p.both(&[b"TYPE", key.as_bytes()]);
+                prop_assert_eq!(&ours, &theirs, "final type of {}", key);
+                if ours == Reply::Simple(Bytes::from_static(b"hash")) {
+                    let (ours, theirs) = p.both(&[b"HGETALL", key.as_bytes()]);
+                    prop_assert_eq!(pairs_of(ours), pairs_of(theirs), "final {}", key);
+                }
             }
-        }
-        Ok(())
-    });
-    if let Err(error) = result {
-        panic!("{error}");
-    }
+            Ok(())
+        },
+    );
 }

@@ -9,10 +9,7 @@
 mod common;
 use common::oracle::*;
 
-use std::cell::RefCell;
-
 use proptest::prelude::*;
-use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
 
 /// PFADD of `elements` (one command), checked, then PFCOUNT and GET.
 fn add_and_compare(p: &mut Pair, key: &str, elements: &[String]) {
@@ -204,36 +201,18 @@ fn hll_command(keys: Vec<String>) -> impl Strategy<Value = Vec<String>> {
 
 #[test]
 fn random_hll_sequences_match_redis() {
-    let Some(pair) = Pair::start() else { return };
-    let pair = RefCell::new(pair);
     let mut keys = keys_on(0, "rh", 2);
     keys.extend(keys_on(1, "rh", 2));
-    let mut runner = TestRunner::new(ProptestConfig {
-        cases: 60,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    });
-    let sequences = proptest::collection::vec(hll_command(keys.clone()), 1..30);
-    let result = runner.run(&sequences, |sequence| {
-        let mut p = pair.borrow_mut();
-        p.flushall();
-        for command in &sequence {
-            let args: Vec<&[u8]> = command.iter().map(String::as_bytes).collect();
-            let (ours, theirs) = p.both(&args);
-            if ours != theirs {
-                return Err(TestCaseError::fail(format!(
-                    "{}: corekv {ours:?}, redis {theirs:?}",
-                    show(&args)
-                )));
+    check_random_sequences(
+        60,
+        proptest::collection::vec(hll_command(keys.clone()), 1..30),
+        exactly,
+        |p| {
+            for key in &keys {
+                let (ours, theirs) = p.both(&[b"GET", key.as_bytes()]);
+                prop_assert_eq!(ours, theirs, "final value of {}", key);
             }
-        }
-        for key in &keys {
-            let (ours, theirs) = p.both(&[b"GET", key.as_bytes()]);
-            prop_assert_eq!(ours, theirs, "final value of {}", key);
-        }
-        Ok(())
-    });
-    if let Err(error) = result {
-        panic!("{error}");
-    }
+            Ok(())
+        },
+    );
 }

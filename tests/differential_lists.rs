@@ -12,11 +12,8 @@
 #[macro_use]
 mod common;
 
-use std::cell::RefCell;
-
 use common::oracle::*;
 use proptest::prelude::*;
-use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
 
 #[test]
 fn push_pop_and_length_match_redis() {
@@ -408,42 +405,23 @@ fn command_strategy(keys: Vec<String>) -> impl Strategy<Value = Vec<String>> {
 
 #[test]
 fn random_list_sequences_match_redis() {
-    let Some(pair) = Pair::start() else { return };
-    let pair = RefCell::new(pair);
-    let mut runner = TestRunner::new(ProptestConfig {
-        cases: 300,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    });
-    let sequences = proptest::collection::vec(command_strategy(proptest_keys()), 1..30);
-    let result = runner.run(&sequences, |sequence| {
-        let mut p = pair.borrow_mut();
-        p.flushall();
-        for command in &sequence {
-            let args: Vec<&[u8]> = command.iter().map(String::as_bytes).collect();
-            let (ours, theirs) = p.both(&args);
-            if ours != theirs {
-                return Err(TestCaseError::fail(format!(
-                    "{}: corekv {ours:?}, redis {theirs:?}",
-                    show(&args)
-                )));
+    check_random_sequences(
+        300,
+        proptest::collection::vec(command_strategy(proptest_keys()), 1..30),
+        exactly,
+        |p| {
+            for key in proptest_keys() {
+                for command in [&b"LRANGE"[..], b"TYPE"] {
+                    let args: Vec<&[u8]> = if command == b"TYPE" {
+                        vec![command, key.as_bytes()]
+                    } else {
+                        vec![command, key.as_bytes(), b"0", b"-1"]
+                    };
+                    let (ours, theirs) = p.both(&args);
+                    prop_assert_eq!(ours, theirs, "final {} of {}", show(&args), key);
+                }
             }
-        }
-        // The final keyspaces must agree too.
-        for key in proptest_keys() {
-            for command in [&b"LRANGE"[..], b"TYPE"] {
-                let args: Vec<&[u8]> = if command == b"TYPE" {
-                    vec![command, key.as_bytes()]
-                } else {
-                    vec![command, key.as_bytes(), b"0", b"-1"]
-                };
-                let (ours, theirs) = p.both(&args);
-                prop_assert_eq!(ours, theirs, "final {} of {}", show(&args), key);
-            }
-        }
-        Ok(())
-    });
-    if let Err(error) = result {
-        panic!("{error}");
-    }
+            Ok(())
+        },
+    );
 }

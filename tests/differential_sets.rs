@@ -11,7 +11,6 @@
 #[macro_use]
 mod common;
 
-use std::cell::RefCell;
 use std::collections::BTreeSet;
 
 use bytes::Bytes;
@@ -19,7 +18,6 @@ use common::oracle::*;
 use common::RawClient;
 use corekv::resp::Reply;
 use proptest::prelude::*;
-use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
 
 /// The reply with its array or set elements sorted (for unspecified orders).
 fn unordered(reply: Reply) -> Reply {
@@ -487,49 +485,39 @@ fn set_command(keys: Vec<String>) -> impl Strategy<Value = Vec<String>> {
 
 #[test]
 fn random_set_command_sequences_match_redis() {
-    let Some(pair) = Pair::start() else { return };
-    let pair = RefCell::new(pair);
-    let mut runner = TestRunner::new(ProptestConfig {
-        cases: 300,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    });
-    let sequences = proptest::collection::vec(set_command(proptest_keys()), 1..20);
-    let result = runner.run(&sequences, |sequence| {
-        let mut p = pair.borrow_mut();
-        p.flushall();
-        for command in &sequence {
-            let args: Vec<&[u8]> = command.iter().map(String::as_bytes).collect();
-            let (mut ours, mut theirs) = p.both(&args);
+    check_random_sequences(
+        300,
+        proptest::collection::vec(set_command(proptest_keys()), 1..20),
+        |p, args| {
+            let (mut ours, mut theirs) = p.both(args);
             // A whole-set SPOP/SRANDMEMBER of a hashtable is in hash order.
-            if UNORDERED.contains(&command[0].as_str())
-                || command[0].starts_with("SPOP")
-                || command[0] == "SRANDMEMBER"
+            let name = String::from_utf8_lossy(args[0]);
+            if UNORDERED.contains(&name.as_ref())
+                || name.starts_with("SPOP")
+                || name == "SRANDMEMBER"
             {
                 ours = unordered(ours);
                 theirs = unordered(theirs);
             }
-            if ours != theirs {
-                return Err(TestCaseError::fail(format!(
-                    "{}: corekv {ours:?}, redis {theirs:?}",
-                    show(&args)
-                )));
+            if ours == theirs {
+                Ok(())
+            } else {
+                Err(format!("{}: corekv {ours:?}, redis {theirs:?}", show(args)))
             }
-        }
-        for key in proptest_keys() {
-            let (ours, theirs) = p.both(&[b"SMEMBERS", key.as_bytes()]);
-            prop_assert_eq!(
-                unordered(ours),
-                unordered(theirs),
-                "final members of {}",
-                key
-            );
-            let (ours, theirs) = p.both(&[b"OBJECT", b"ENCODING", key.as_bytes()]);
-            prop_assert_eq!(ours, theirs, "final encoding of {}", key);
-        }
-        Ok(())
-    });
-    if let Err(error) = result {
-        panic!("{error}");
-    }
+        },
+        |p| {
+            for key in proptest_keys() {
+                let (ours, theirs) = p.both(&[b"SMEMBERS", key.as_bytes()]);
+                prop_assert_eq!(
+                    unordered(ours),
+                    unordered(theirs),
+                    "final members of {}",
+                    key
+                );
+                let (ours, theirs) = p.both(&[b"OBJECT", b"ENCODING", key.as_bytes()]);
+                prop_assert_eq!(ours, theirs, "final encoding of {}", key);
+            }
+            Ok(())
+        },
+    );
 }

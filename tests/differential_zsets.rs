@@ -15,7 +15,6 @@
 #[macro_use]
 mod common;
 
-use std::cell::RefCell;
 use std::collections::BTreeSet;
 
 use bytes::Bytes;
@@ -23,7 +22,6 @@ use common::oracle::*;
 use common::RawClient;
 use corekv::resp::Reply;
 use proptest::prelude::*;
-use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
 
 fn args_of(line: &str) -> Vec<&[u8]> {
     line.split_whitespace().map(str::as_bytes).collect()
@@ -737,34 +735,17 @@ fn zset_command(keys: Vec<String>) -> impl Strategy<Value = Vec<String>> {
 
 #[test]
 fn random_zset_command_sequences_match_redis() {
-    let Some(pair) = Pair::start() else { return };
-    let pair = RefCell::new(pair);
-    let mut runner = TestRunner::new(ProptestConfig {
-        cases: 300,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    });
-    let sequences = proptest::collection::vec(zset_command(proptest_keys()), 1..25);
-    let result = runner.run(&sequences, |sequence| {
-        let mut p = pair.borrow_mut();
-        p.flushall();
-        for command in &sequence {
-            let args: Vec<&[u8]> = command.iter().map(String::as_bytes).collect();
-            let (ours, theirs) = p.both(&args);
-            if ours != theirs {
-                return Err(TestCaseError::fail(format!(
-                    "{}: corekv {ours:?}, redis {theirs:?}",
-                    show(&args)
-                )));
+    check_random_sequences(
+        300,
+        proptest::collection::vec(zset_command(proptest_keys()), 1..25),
+        exactly,
+        |p| {
+            for key in proptest_keys() {
+                let (ours, theirs) =
+                    p.both(&[b"ZRANGE", key.as_bytes(), b"0", b"-1", b"WITHSCORES"]);
+                prop_assert_eq!(ours, theirs, "final contents of {}", key);
             }
-        }
-        for key in proptest_keys() {
-            let (ours, theirs) = p.both(&[b"ZRANGE", key.as_bytes(), b"0", b"-1", b"WITHSCORES"]);
-            prop_assert_eq!(ours, theirs, "final contents of {}", key);
-        }
-        Ok(())
-    });
-    if let Err(error) = result {
-        panic!("{error}");
-    }
+            Ok(())
+        },
+    );
 }

@@ -240,3 +240,48 @@ macro_rules! pair_or_skip {
         }
     };
 }
+
+/// Compares one command's replies exactly.
+pub fn exactly(pair: &mut Pair, args: &[&[u8]]) -> Result<(), String> {
+    let (ours, theirs) = pair.both(args);
+    if ours == theirs {
+        Ok(())
+    } else {
+        Err(format!("{}: corekv {ours:?}, redis {theirs:?}", show(args)))
+    }
+}
+
+/// Runs `cases` random command sequences drawn from `sequences` against both
+/// servers (each starting from FLUSHALL). `compare` checks each command's
+/// replies (use [`exactly`] unless Redis leaves something unspecified);
+/// `final_check` then compares the resulting keyspaces. Panics with the
+/// shrunk failing sequence.
+pub fn check_random_sequences<S>(
+    cases: u32,
+    sequences: S,
+    compare: impl Fn(&mut Pair, &[&[u8]]) -> Result<(), String>,
+    final_check: impl Fn(&mut Pair) -> Result<(), proptest::test_runner::TestCaseError>,
+) where
+    S: proptest::strategy::Strategy<Value = Vec<Vec<String>>>,
+{
+    use proptest::test_runner::{Config, TestCaseError, TestRunner};
+    let Some(pair) = Pair::start() else { return };
+    let pair = std::cell::RefCell::new(pair);
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let result = runner.run(&sequences, |sequence| {
+        let mut p = pair.borrow_mut();
+        p.flushall();
+        for command in &sequence {
+            let args: Vec<&[u8]> = command.iter().map(String::as_bytes).collect();
+            compare(&mut p, &args).map_err(TestCaseError::fail)?;
+        }
+        final_check(&mut p)
+    });
+    if let Err(error) = result {
+        panic!("{error}");
+    }
+}
