@@ -807,3 +807,23 @@ fn redis_crate_url_database_selects_that_db() {
     assert_eq!(raw.call_words("SELECT 5"), ok());
     assert_eq!(raw.call_words("GET in5"), bulk("yes"));
 }
+
+#[test]
+fn maxclients_refuses_connections_beyond_the_limit_with_redis_error() {
+    let server = TestServer::start_with(2, |config| config.maxclients = 3);
+    let mut clients: Vec<common::RawClient> = (0..3).map(|_| server.raw()).collect();
+    for client in &mut clients {
+        assert_eq!(client.call(&[b"PING"]), common::simple("PONG"));
+    }
+    let mut refused = server.raw();
+    assert_eq!(
+        refused.read_reply(),
+        common::error("ERR max number of clients reached")
+    );
+    assert!(refused.is_closed());
+    // Closing one frees a slot.
+    drop(clients.pop());
+    common::poll_until("a closed client frees its slot", || {
+        server.raw().call(&[b"PING"]) == common::simple("PONG")
+    });
+}

@@ -100,6 +100,8 @@ pub struct ProductionPlatform {
     clock_origin: Instant,
     shutdown: Arc<AtomicBool>,
     seed_counter: u64,
+    /// Connections open on the whole server (`maxclients`).
+    connected: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl ProductionPlatform {
@@ -242,6 +244,7 @@ pub fn start(mut config: Config) -> io::Result<ServerHandle> {
     }
     let mailboxes = Arc::new(mailboxes);
     let shutdown = Arc::new(AtomicBool::new(false));
+    let connected = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let server = ServerInfo {
         tcp_port: port,
         process_id: std::process::id(),
@@ -258,6 +261,7 @@ pub fn start(mut config: Config) -> io::Result<ServerHandle> {
             clock_origin: Instant::now(),
             shutdown: Arc::clone(&shutdown),
             seed_counter: 0,
+            connected: Arc::clone(&connected),
         };
         let shard = Shard::new(index, shard_count, config.clone(), server.clone(), platform);
         let listeners = if index == 0 {
@@ -395,6 +399,14 @@ impl EventLoop {
                     return;
                 }
             };
+            // `maxclients` bounds connections (and so their memory) server-wide.
+            let connected = self.platform().connected.fetch_add(1, Ordering::SeqCst);
+            if connected >= self.shard.max_clients() {
+                self.platform().connected.fetch_sub(1, Ordering::SeqCst);
+                let mut stream = stream;
+                let _ = stream.write(b"-ERR max number of clients reached\r\n");
+                continue;
+            }
             let _ = stream.set_nodelay(true);
             let shard_count = self.platform().mailboxes.len();
             let target = self.next_hand_off % shard_count;
@@ -417,6 +429,7 @@ impl EventLoop {
         {
             tracing::warn!(%error, "registering a connection failed");
             self.shard.handle_disconnect(conn);
+            self.platform().connected.fetch_sub(1, Ordering::SeqCst);
             return;
         }
         self.sockets.insert(
@@ -521,6 +534,7 @@ impl EventLoop {
     fn close(&mut self, conn: ConnId) {
         if let Some(mut socket) = self.sockets.remove(&conn) {
             let _ = self.poll.registry().deregister(&mut socket.stream);
+            self.platform().connected.fetch_sub(1, Ordering::SeqCst);
         }
         self.shard.handle_disconnect(conn);
     }

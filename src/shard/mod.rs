@@ -199,6 +199,12 @@ impl<P: Platform> Shard<P> {
         &self.keyspace
     }
 
+    /// `maxclients`: the most connections the server accepts (the platform
+    /// enforces it server-wide, as Redis does at accept).
+    pub fn max_clients(&self) -> usize {
+        self.config.maxclients
+    }
+
     /// Number of open connections homed here.
     pub fn connection_count(&self) -> usize {
         self.conns.len()
