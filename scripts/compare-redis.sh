@@ -126,7 +126,44 @@ WORKLOADS=(
     "-P 16 -c $CLIENTS|16|$REQUESTS|set get"
     "-P 1 -c $CLIENTS|1|$REQUESTS_UNPIPELINED|set get"
     "-P 16 -c $CLIENTS|16|$REQUESTS|mset incr lpush"
+    "-P 16 -c $CLIENTS|16|$REQUESTS|lpop rpush rpop sadd hset spop zadd zpopmin lrange_100"
 )
+
+# Custom commands: "label|pipeline|requests|command words". `foo` and `bar`
+# live on different shards when corekv runs two, so this MSET crosses them.
+CUSTOM=(
+    "mset 2 keys (foo, bar) -P 16 -c $CLIENTS|16|$REQUESTS|MSET foo 1 bar 2"
+)
+
+# bench_command PORT REQUESTS PIPELINE WORDS... -> requests per second
+bench_command() {
+    local port=$1 requests=$2 pipeline=$3 output rps
+    shift 3
+    output=$(redis-benchmark -p "$port" -n "$requests" -P "$pipeline" -c "$CLIENTS" --csv "$@" 2>/dev/null) || true
+    rps=$(printf '%s\n' "$output" | awk -F'"' 'NR > 1 && $2 != "test" && $4 != "" { print $4; exit }')
+    echo "${rps:-n/a}"
+}
+
+# MULTI/EXEC blocks of 4 commands over two keys on different shards, sent
+# by redis-cli --pipe; prints transactions per second.
+TRANSACTIONS=${TRANSACTIONS:-20000}
+TXN_FILE=$(mktemp)
+python3 - "$TRANSACTIONS" "$TXN_FILE" <<'PY'
+import sys
+n, path = int(sys.argv[1]), sys.argv[2]
+def resp(*args):
+    return b"".join([b"*%d\r\n" % len(args)] + [b"$%d\r\n%s\r\n" % (len(a), a) for a in (x.encode() for x in args)])
+block = resp("MULTI") + resp("INCR", "foo") + resp("INCR", "bar") + resp("GET", "foo") + resp("GET", "bar") + resp("EXEC")
+with open(path, "wb") as f:
+    f.write(block * n)
+PY
+bench_transactions() {
+    local port=$1 start end
+    start=$(date +%s.%N)
+    redis-cli -p "$port" --pipe < "$TXN_FILE" >/dev/null 2>&1 || { echo "n/a"; return; }
+    end=$(date +%s.%N)
+    awk -v n="$TRANSACTIONS" -v s="$start" -v e="$end" 'BEGIN { printf "%.0f\n", n / (e - s) }'
+}
 
 if [ "${SKIP_BUILD:-0}" != "1" ]; then
     echo "building corekv (release)..." >&2
@@ -155,9 +192,31 @@ for threads in $THREADS; do
             ROWS+=("| $test $label -n $requests | $threads | $corekv_median | $redis_median | $(ratio "$corekv_median" "$redis_median") |")
         done
     done
+    for custom in "${CUSTOM[@]}"; do
+        IFS='|' read -r label pipeline requests words <<<"$custom"
+        corekv_runs=() redis_runs=()
+        for run in $(seq "$REPEATS"); do
+            # shellcheck disable=SC2086 # the words are meant to split
+            corekv_runs+=("$(bench_command "$corekv_port" "$requests" "$pipeline" $words)")
+            # shellcheck disable=SC2086
+            redis_runs+=("$(bench_command "$redis_port" "$requests" "$pipeline" $words)")
+        done
+        corekv_median=$(median "${corekv_runs[@]}")
+        redis_median=$(median "${redis_runs[@]}")
+        ROWS+=("| $label -n $requests | $threads | $corekv_median | $redis_median | $(ratio "$corekv_median" "$redis_median") |")
+    done
+    corekv_runs=() redis_runs=()
+    for run in $(seq "$REPEATS"); do
+        corekv_runs+=("$(bench_transactions "$corekv_port")")
+        redis_runs+=("$(bench_transactions "$redis_port")")
+    done
+    corekv_median=$(median "${corekv_runs[@]}")
+    redis_median=$(median "${redis_runs[@]}")
+    ROWS+=("| MULTI + 4 commands on foo, bar + EXEC (transactions/s, redis-cli --pipe, $TRANSACTIONS) | $threads | $corekv_median | $redis_median | $(ratio "$corekv_median" "$redis_median") |")
     stop_server "$corekv_pid"
     stop_server "$redis_pid"
 done
+rm -f "$TXN_FILE"
 
 echo
 echo "Medians of $REPEATS runs, requests per second ($(nproc) cores, $(redis-server --version | awk '{print $3}'))."
