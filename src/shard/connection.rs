@@ -153,6 +153,11 @@ pub(crate) struct Connection {
     pub closing: bool,
     /// The input stream ended with a protocol error; parse no more.
     pub input_poisoned: bool,
+    /// The client is gone, but the atomic operation it had started (EXEC or
+    /// a multi-shard command) must still finish, all or nothing, as Redis
+    /// runs an EXEC it has read even if the client then disconnects. Its
+    /// replies are discarded; it is dropped when the operation ends.
+    pub detached: bool,
     /// In the shard's ready list already.
     pub in_ready_list: bool,
     pub created_us: u64,
@@ -184,6 +189,7 @@ impl Connection {
             next_seq: 0,
             closing: false,
             input_poisoned: false,
+            detached: false,
             in_ready_list: false,
             created_us: now_us,
             last_command_us: now_us,

@@ -253,11 +253,28 @@ impl<P: Platform> Shard<P> {
     }
 
     /// The client closed `conn` (or the platform closed it). Its pending
-    /// work is dropped; answers still in flight for it are discarded.
+    /// work is dropped and answers still in flight for it are discarded —
+    /// except an atomic operation already started, which finishes unseen
+    /// (see [`connection::Connection::detached`]): abandoning it halfway
+    /// would leave half a transaction applied.
     pub fn handle_disconnect(&mut self, conn: ConnId) {
         self.tick_clock();
-        if let Some(connection) = self.conns.remove(&conn) {
-            atomic::forget_connection(self, connection);
+        match self.conns.get_mut(&conn) {
+            Some(connection) if connection.atomic.is_some() => {
+                connection.detached = true;
+                connection.input_poisoned = true;
+                connection.multi = None;
+                connection.query.clear();
+                connection.queue.clear();
+                connection.output.clear();
+                connection.held.clear();
+            }
+            Some(_) => {
+                if let Some(connection) = self.conns.remove(&conn) {
+                    atomic::forget_connection(self, connection);
+                }
+            }
+            None => {}
         }
         self.process_completions();
     }
@@ -376,7 +393,7 @@ impl<P: Platform> Shard<P> {
     pub fn should_close(&self, conn: ConnId) -> bool {
         self.conns
             .get(&conn)
-            .is_none_or(|c| c.closing && c.output.is_empty() && c.held.is_empty())
+            .is_none_or(|c| c.detached || (c.closing && c.output.is_empty() && c.held.is_empty()))
     }
 
     /// False while `conn` should not be read: its output or queue is full
@@ -384,6 +401,7 @@ impl<P: Platform> Shard<P> {
     pub fn wants_input(&self, conn: ConnId) -> bool {
         self.conns.get(&conn).is_some_and(|c| {
             !c.closing
+                && !c.detached
                 && c.output.len() < limits::OUTPUT_PAUSE_BYTES
                 && c.queue.len() < limits::PIPELINE_QUEUE_MAX
                 && !(c.is_busy() && c.query.len() >= limits::QUERY_PAUSE_BYTES)
@@ -396,6 +414,9 @@ impl<P: Platform> Shard<P> {
     /// writes once per read). Large output goes out at once.
     fn mark_ready(&mut self, conn: ConnId) {
         if let Some(connection) = self.conns.get_mut(&conn) {
+            if connection.detached {
+                return;
+            }
             let worth_writing = !connection.output.is_empty()
                 && (!connection.is_busy() || connection.output.len() >= limits::OUTPUT_EAGER_BYTES);
             if !connection.in_ready_list && (worth_writing || connection.closing) {
@@ -412,6 +433,17 @@ impl<P: Platform> Shard<P> {
             let Some(connection) = self.conns.get_mut(&conn) else {
                 return;
             };
+            if connection.detached {
+                // Nobody reads these replies.
+                connection.output.clear();
+                connection.held.clear();
+                if connection.atomic.is_none() && connection.waiting.is_none() {
+                    if let Some(connection) = self.conns.remove(&conn) {
+                        atomic::forget_connection(self, connection);
+                    }
+                    return;
+                }
+            }
             // Planted bug (`Faults::local_skips_wait`): home-shard commands overtake the wait.
             let skip_wait = self.faults.local_skips_wait && connection.waiting.is_some();
             if (connection.waiting.is_some() && !skip_wait)
