@@ -28,6 +28,10 @@ pub enum Property {
     ProgramOrder,
     /// P2: executions respect virtual real time (not before sent, not after replied).
     RealTime,
+    /// P3: no command observes a multi-shard command or EXEC half done.
+    Isolation,
+    /// P3: EXEC returns a null array exactly when a watched key changed.
+    Watch,
     /// P5: the same seed gives the same trace.
     Determinism,
     /// P6: no shard panics.
@@ -46,6 +50,8 @@ impl Property {
             Property::SerialEquivalence => "P2 serial equivalence",
             Property::ProgramOrder => "P2 program order",
             Property::RealTime => "P2 real-time order",
+            Property::Isolation => "P3 isolation",
+            Property::Watch => "P3 watch",
             Property::Determinism => "P5 determinism",
             Property::NoPanic => "P6 no panic",
             Property::Bounded => "P6 bounded memory",

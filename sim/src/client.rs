@@ -39,6 +39,41 @@ pub struct SentCommand {
     pub executions: Vec<Part>,
     /// True once its reply was read.
     pub replied: bool,
+    /// Inside MULTI: the sequence number of the EXEC (or DISCARD) closing
+    /// its block.
+    pub exec_seq: Option<usize>,
+    /// It is a WATCH.
+    pub watch: bool,
+    /// Wall-clock time when its last byte was written (ms).
+    pub written_wall_ms: Option<u64>,
+}
+
+/// A WATCH registration in the serial model, with what was seen of its
+/// key at the two points that bound a transaction's check.
+#[derive(Clone, Copy, Debug)]
+pub struct WatchState {
+    /// Sequence number of the WATCH.
+    pub seq: usize,
+    /// The model's registration id.
+    pub id: u64,
+    /// Once the WATCH was certainly served (its reply read, or a later
+    /// command of the connection executed).
+    pub served: Option<WatchSnapshot>,
+    /// When EXEC's transaction first executed (its watches checked by then).
+    pub decided: Option<WatchSnapshot>,
+}
+
+/// What the model knew of a watched key at one point of the recorded order.
+#[derive(Clone, Copy, Debug)]
+pub struct WatchSnapshot {
+    /// Changes counted since the registration.
+    pub changes: u32,
+    /// The key was inside a transaction still running then.
+    pub ambiguous: bool,
+    /// Wall-clock time then (ms).
+    pub time_ms: u64,
+    /// The TTL the key held then, if any.
+    pub expire_at_ms: Option<u64>,
 }
 
 /// A client's connection, as the client models it.
@@ -77,6 +112,10 @@ pub struct Connection {
     pub quit_sent: bool,
     /// A read event is pending.
     pub read_scheduled: bool,
+    /// Sequence number of the MULTI of the block being generated.
+    multi_seq: Option<usize>,
+    /// Keys watched (in the serial model) and not yet released.
+    pub watches: Vec<WatchState>,
 }
 
 impl Connection {
@@ -100,6 +139,8 @@ impl Connection {
             open: true,
             quit_sent: false,
             read_scheduled: false,
+            multi_seq: None,
+            watches: Vec::new(),
         }
     }
 
@@ -127,6 +168,13 @@ impl Connection {
         } = generated;
         encode_command(&argv, &mut self.out);
         let end_offset = self.written_bytes + self.unwritten().len() as u64;
+        let seq = self.sent.len();
+        if matches!(expect, Expect::Exec { .. } | Expect::Discard) {
+            let start = self.multi_seq.take().expect("EXEC closes a MULTI");
+            for queued in &mut self.sent[start + 1..] {
+                queued.exec_seq = Some(seq);
+            }
+        }
         self.sent.push(SentCommand {
             argv,
             expect,
@@ -136,6 +184,9 @@ impl Connection {
             written_at_us: None,
             executions: Vec::new(),
             replied: false,
+            exec_seq: None,
+            watch: effect == Effect::Watch,
+            written_wall_ms: None,
         });
         match effect {
             Effect::None => {}
@@ -146,11 +197,15 @@ impl Connection {
                 self.db = 0;
                 self.protocol = Protocol::Resp2;
             }
+            Effect::Multi => self.multi_seq = Some(seq),
+            Effect::Watch => {}
         }
     }
 
-    /// Records that the next `count` unwritten bytes were written at `now_us`.
-    pub fn wrote(&mut self, count: usize, now_us: u64) {
+    /// Records that the next `count` unwritten bytes were written at
+    /// `now_us`; returns the commands this completed.
+    pub fn wrote(&mut self, count: usize, now_us: u64) -> std::ops::Range<usize> {
+        let first = self.next_unwritten;
         self.out_start += count;
         self.written_bytes += count as u64;
         while let Some(command) = self.sent.get_mut(self.next_unwritten) {
@@ -164,6 +219,7 @@ impl Connection {
             self.out.clear();
             self.out_start = 0;
         }
+        first..self.next_unwritten
     }
 }
 

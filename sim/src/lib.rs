@@ -56,6 +56,13 @@
 //!   its keys, after the command was completely sent, before its reply was
 //!   read, and in its connection's program order; at the end every shard
 //!   holds exactly the model's keys for it.
+//! * **P3** — an EXEC's queued commands, and each multi-shard command's
+//!   parts, are replayed together at their last execution and must give
+//!   the recorded replies, as must every other command; no foreign
+//!   execution touches a unit's keys between its first and last execution;
+//!   EXEC is null exactly when a watched key changed or expired between
+//!   WATCH and EXEC, by a version model on the serial keyspace (see
+//!   `sim::txn`; workload blocks in `workload::txn`, `--txn`).
 //! * **P5** — a seed run twice gives the same trace hash (deliveries,
 //!   messages, executions and every byte read or written).
 //! * **P6** — no shard panics (caught per seed); output buffers and channel
@@ -77,5 +84,5 @@ pub mod world;
 
 pub use check::{Failure, Property};
 pub use run::{excerpt, run_seed, run_seed_twice, Outcome};
-pub use sim::{SimConfig, Stats};
+pub use sim::{SimConfig, Stats, TxnMode};
 pub use trace::TraceMode;

@@ -25,7 +25,7 @@ use clap::{Parser, ValueEnum};
 use corekv::shard::Faults;
 use corekv_sim::regressions;
 use corekv_sim::workload::GatherMode;
-use corekv_sim::{excerpt, run_seed, run_seed_twice, Outcome, SimConfig, TraceMode};
+use corekv_sim::{excerpt, run_seed, run_seed_twice, Outcome, SimConfig, TraceMode, TxnMode};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// How gathered commands run across shards (see `GatherMode`).
@@ -46,6 +46,25 @@ enum Fault {
     DropForwarded,
     /// Forwarded commands run in database 0 (breaks P2).
     RemoteIgnoresDb,
+    /// The highest shard of a multi-shard operation is not locked (breaks P3).
+    SkipLock,
+    /// Watched keys are checked when a lock request arrives, not when it is
+    /// granted (breaks P3 WATCH).
+    ValidateWatchEarly,
+    /// The lowest shard's lock is released before the operation runs
+    /// (breaks P3).
+    ReleaseEarly,
+}
+
+/// How often clients send transaction blocks.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Txn {
+    /// In a fraction of seeds (the default).
+    Swarm,
+    /// Never.
+    Off,
+    /// In every seed, often.
+    Heavy,
 }
 
 #[derive(Debug, Parser)]
@@ -81,6 +100,10 @@ struct Cli {
     /// commands (`private`), or on the shared keys with them (`shared`).
     #[arg(long, value_enum)]
     gather: Option<Gather>,
+    /// Transaction blocks (MULTI/EXEC, WATCH loops, DISCARD, EXECABORT):
+    /// in a fraction of seeds (`swarm`), never, or in every seed (`heavy`).
+    #[arg(long, value_enum, default_value = "swarm")]
+    txn: Txn,
     /// Replay the seeds listed in this file (before any sweep).
     #[arg(long)]
     regressions: Option<PathBuf>,
@@ -116,6 +139,9 @@ fn fault_name(fault: Fault) -> &'static str {
         Fault::LocalSkipsWait => "local-skips-wait",
         Fault::DropForwarded => "drop-forwarded",
         Fault::RemoteIgnoresDb => "remote-ignores-db",
+        Fault::SkipLock => "skip-lock",
+        Fault::ValidateWatchEarly => "validate-watch-early",
+        Fault::ReleaseEarly => "release-early",
     }
 }
 
@@ -135,6 +161,18 @@ impl Cli {
                 remote_ignores_db: true,
                 ..Faults::default()
             },
+            Some(Fault::SkipLock) => Faults {
+                skip_lock: true,
+                ..Faults::default()
+            },
+            Some(Fault::ValidateWatchEarly) => Faults {
+                validate_watch_early: true,
+                ..Faults::default()
+            },
+            Some(Fault::ReleaseEarly) => Faults {
+                release_early: true,
+                ..Faults::default()
+            },
         };
         SimConfig {
             shards: self.shards as usize,
@@ -145,6 +183,11 @@ impl Cli {
                 None => GatherMode::Off,
                 Some(Gather::Private) => GatherMode::Private,
                 Some(Gather::Shared) => GatherMode::Shared,
+            },
+            txn: match self.txn {
+                Txn::Swarm => TxnMode::Swarm,
+                Txn::Off => TxnMode::Off,
+                Txn::Heavy => TxnMode::Heavy,
             },
         }
     }
@@ -162,6 +205,11 @@ impl Cli {
             GatherMode::Off => {}
             GatherMode::Private => command.push_str(" --gather private"),
             GatherMode::Shared => command.push_str(" --gather shared"),
+        }
+        match config.txn {
+            TxnMode::Swarm => {}
+            TxnMode::Off => command.push_str(" --txn off"),
+            TxnMode::Heavy => command.push_str(" --txn heavy"),
         }
         command.push_str(" --trace");
         command

@@ -54,6 +54,25 @@ pub struct Model {
     slots: SlotMap,
     rng: ChaCha8Rng,
     proto_max_bulk_len: usize,
+    watches: BTreeMap<u64, WatchReg>,
+    next_watch: u64,
+}
+
+/// A watched key as the model tracks it: registered on the model's own
+/// keyspace (so its versions follow exactly the keyspace's `touch` rules:
+/// writes, `value_mut` even without a change, expiry, FLUSHDB/FLUSHALL/
+/// SWAPDB over existing keys), and polled into a count of changes.
+#[derive(Clone, Debug)]
+struct WatchReg {
+    db: usize,
+    key: Bytes,
+    shard: usize,
+    version: u64,
+    changes: u32,
+    expire_at_ms: Option<u64>,
+    /// A change the model cannot call: FLUSHDB/SWAPDB over the key while
+    /// the model held it expired (a shard may have reclaimed it already).
+    ambiguous: bool,
 }
 
 impl Model {
@@ -67,6 +86,89 @@ impl Model {
             slots: SlotMap::new(shard_count),
             rng,
             proto_max_bulk_len,
+            watches: BTreeMap::new(),
+            next_watch: 0,
+        }
+    }
+
+    /// Starts watching `key` of `db`; returns the registration's id. The
+    /// shard's WATCH reclaims the key if its TTL passed; the model does not
+    /// (it cannot know when the shard served it, and holding fewer expired
+    /// keys than a shard would break the DBSIZE bound): such a key's TTL
+    /// makes the verdict lenient instead (see `watch_expire_at_ms`).
+    pub fn watch_register(&mut self, db: usize, key: &Bytes) -> u64 {
+        let version = self.keyspace.db(db).watch(key, 0);
+        let expire_at_ms = self.keyspace.dbs()[db]
+            .iter(0)
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, entry)| entry.expire_at_ms());
+        let id = self.next_watch;
+        self.next_watch += 1;
+        let shard = self.slots.shard_of_key(key);
+        self.watches.insert(
+            id,
+            WatchReg {
+                db,
+                key: key.clone(),
+                shard,
+                version,
+                changes: 0,
+                expire_at_ms,
+                ambiguous: false,
+            },
+        );
+        id
+    }
+
+    /// Changes to registration `id`'s key since it was registered (at least
+    /// one per interval in which it changed, polled now).
+    pub fn watch_changes(&mut self, id: u64) -> u32 {
+        self.poll_watch(id, true);
+        self.watches.get(&id).map_or(0, |reg| reg.changes)
+    }
+
+    /// The TTL the key had when registration `id` began.
+    pub fn watch_expire_at_ms(&self, id: u64) -> Option<u64> {
+        self.watches.get(&id).and_then(|reg| reg.expire_at_ms)
+    }
+
+    /// The TTL registration `id`'s key holds now (expired or not).
+    pub fn watch_ttl_now(&self, id: u64) -> Option<u64> {
+        let reg = self.watches.get(&id)?;
+        self.keyspace.dbs()[reg.db]
+            .iter(0)
+            .find(|(k, _)| **k == reg.key)
+            .and_then(|(_, entry)| entry.expire_at_ms())
+    }
+
+    /// True once registration `id` saw a change the model cannot call.
+    pub fn watch_ambiguous(&self, id: u64) -> bool {
+        self.watches.get(&id).is_some_and(|reg| reg.ambiguous)
+    }
+
+    /// The (db, key) of registration `id`.
+    pub fn watch_key(&self, id: u64) -> Option<(usize, Bytes)> {
+        self.watches.get(&id).map(|reg| (reg.db, reg.key.clone()))
+    }
+
+    /// Ends registration `id`.
+    pub fn watch_drop(&mut self, id: u64) {
+        if let Some(reg) = self.watches.remove(&id) {
+            self.keyspace.db(reg.db).unwatch(&reg.key);
+        }
+    }
+
+    /// Counts a change if the key's version moved (`count`), and re-arms.
+    fn poll_watch(&mut self, id: u64, count: bool) {
+        let Some(reg) = self.watches.get_mut(&id) else {
+            return;
+        };
+        let db = self.keyspace.db(reg.db);
+        // now_ms 0: never expires anything, so polling changes nothing.
+        if db.watch_is_dirty(&reg.key, reg.version, 0) {
+            reg.changes += u32::from(count);
+            reg.version = db.watch(&reg.key, 0);
+            db.unwatch(&reg.key);
         }
     }
 
@@ -102,14 +204,19 @@ impl Model {
         let now_ms = exec.unix_time_us / 1000;
         match (spec.name, route) {
             ("scan", _) => return self.check_scan(handler, exec, now_ms),
-            ("dbsize", _) => return self.in_view(exec.shard, |m| m.check_dbsize(exec, now_ms)),
+            ("dbsize", _) => {
+                return self.in_view(exec.shard, &[], now_ms, |m| m.check_dbsize(exec, now_ms))
+            }
             ("randomkey", _) => {
-                return self.in_view(exec.shard, |m| m.check_random_key(exec, now_ms))
+                return self.in_view(exec.shard, &[], now_ms, |m| {
+                    m.check_random_key(exec, now_ms)
+                })
             }
             _ => {}
         }
         let replayed = if matches!(route, Route::AllShards(_)) {
-            self.in_view(exec.shard, |m| m.run(handler, exec))
+            let writes = self.databases_written(spec.name, exec);
+            self.in_view(exec.shard, &writes, now_ms, |m| m.run(handler, exec))
         } else {
             self.run(handler, exec)
         };
@@ -129,6 +236,23 @@ impl Model {
                 exec.db,
                 show_reply(&replayed)
             ))
+        }
+    }
+
+    /// The databases a whole-keyspace command changes (for WATCH).
+    fn databases_written(&self, name: &str, exec: &Execution) -> Vec<usize> {
+        let parse = |arg: Option<&Bytes>| {
+            arg.and_then(|a| std::str::from_utf8(a).ok())
+                .and_then(|a| a.parse::<usize>().ok())
+        };
+        match name {
+            "flushdb" => vec![exec.db],
+            "flushall" => (0..self.keyspace.db_count()).collect(),
+            "swapdb" => match (parse(exec.argv.get(1)), parse(exec.argv.get(2))) {
+                (Some(a), Some(b)) if a != b && exec.reply == Reply::ok() => vec![a, b],
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
         }
     }
 
@@ -183,7 +307,63 @@ impl Model {
     /// Runs `body` with the keyspace narrowed to the keys `shard` owns: they
     /// move to the scratch keyspace, which takes the keyspace's place, and
     /// move back afterwards (with whatever `body` did to them).
-    fn in_view<T>(&mut self, shard: usize, body: impl FnOnce(&mut Model) -> T) -> T {
+    ///
+    /// Moving keys counts as a change for WATCH; the model's registrations
+    /// on `shard` count only the changes `writes` (databases the command
+    /// flushes or swaps) made to keys held before.
+    fn in_view<T>(
+        &mut self,
+        shard: usize,
+        writes: &[usize],
+        now_ms: u64,
+        body: impl FnOnce(&mut Model) -> T,
+    ) -> T {
+        let ids: Vec<u64> = self
+            .watches
+            .iter()
+            .filter(|(_, reg)| reg.shard == shard)
+            .map(|(id, _)| *id)
+            .collect();
+        // SWAPDB counts keys held on either side; FLUSHDB/FLUSHALL only
+        // keys held in their own database.
+        let swap = writes.len() == 2;
+        let mut held = Vec::with_capacity(ids.len());
+        for id in &ids {
+            self.poll_watch(*id, true);
+            let reg = &self.watches[id];
+            let sides: &[usize] = if swap {
+                writes
+            } else {
+                std::slice::from_ref(&reg.db)
+            };
+            let mut live = false;
+            let mut expired = false;
+            if writes.contains(&reg.db) {
+                for db in sides {
+                    let entry = self.keyspace.dbs()[*db]
+                        .iter(0)
+                        .find(|(key, _)| **key == reg.key)
+                        .map(|(_, entry)| entry.expire_at_ms());
+                    match entry {
+                        Some(Some(at)) if at < now_ms => expired = true,
+                        Some(_) => live = true,
+                        None => {}
+                    }
+                }
+            }
+            if expired && !live {
+                self.watches.get_mut(id).expect("registered").ambiguous = true;
+            }
+            held.push(live);
+        }
+        let result = self.in_view_moving(shard, body);
+        for (id, held) in ids.iter().zip(held) {
+            self.poll_watch(*id, held);
+        }
+        result
+    }
+
+    fn in_view_moving<T>(&mut self, shard: usize, body: impl FnOnce(&mut Model) -> T) -> T {
         for index in 0..self.keyspace.db_count() {
             let owned: Vec<Bytes> = self
                 .keyspace

@@ -17,7 +17,7 @@ use crate::workload::GatherMode;
 pub const HEADER: &str = "\
 # corekv-sim regression seeds: replayed by `corekv-sim --regressions <this file>`.
 # One seed per line, optionally with the settings it failed under:
-#   <seed> [shards=N] [clients=N] [ops=N] [gather=private|shared]   # what it found
+#   <seed> [shards=N] [clients=N] [ops=N] [gather=private|shared] [txn=off|heavy]   # what it found
 # Sweeps run with --record-failures append failing seeds here. A seed's
 # workload depends on the server's command table, so note the commit.
 ";
@@ -52,6 +52,9 @@ pub fn parse(text: &str, base: &SimConfig) -> Result<Vec<Regression>, String> {
                     config.gather = GatherMode::Private
                 }
                 "gather" if value == "shared" => config.gather = GatherMode::Shared,
+                "txn" if value == "off" => config.txn = crate::sim::TxnMode::Off,
+                "txn" if value == "heavy" => config.txn = crate::sim::TxnMode::Heavy,
+                "txn" if value == "swarm" => config.txn = crate::sim::TxnMode::Swarm,
                 _ => return Err(bad("unknown setting")),
             }
         }
@@ -71,8 +74,13 @@ pub fn line(seed: u64, config: &SimConfig, note: &str) -> String {
         GatherMode::Shared => " gather=shared",
     };
     let note: String = note.chars().filter(|c| *c != '\n').take(120).collect();
+    let txn = match config.txn {
+        crate::sim::TxnMode::Swarm => "",
+        crate::sim::TxnMode::Off => " txn=off",
+        crate::sim::TxnMode::Heavy => " txn=heavy",
+    };
     format!(
-        "{seed} shards={} clients={} ops={}{gather}   # {note}\n",
+        "{seed} shards={} clients={} ops={}{gather}{txn}   # {note}\n",
         config.shards, config.clients, config.ops
     )
 }

@@ -27,6 +27,9 @@ pub enum Stream {
     Disk,
     /// Wall-clock steps.
     Clock,
+    /// How often clients send transaction blocks (drawn apart from the
+    /// swarm stream, so older seeds keep their mix).
+    Transactions,
     /// Command generation of one client.
     Workload(usize),
     /// `Platform::random_u64` of one shard (seeds its RNG and hash tables).
@@ -45,6 +48,7 @@ impl Stream {
             Stream::Channels => 3,
             Stream::Disk => 4,
             Stream::Clock => 5,
+            Stream::Transactions => 6,
             Stream::Workload(client) => (1 << 32) + client as u64,
             Stream::Shard(shard) => (2 << 32) + shard as u64,
         }

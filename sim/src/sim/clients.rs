@@ -44,6 +44,10 @@ impl Sim {
             self.clients[client].connection = None;
         }
         self.line(|| format!("disconnect conn {id}"));
+        self.drop_watches(index, usize::MAX);
+        if let Err((property, message)) = self.orphan_units(index) {
+            self.fail(property, message);
+        }
         self.shards[home].handle_disconnect(id);
         self.after_step(home);
     }
@@ -140,7 +144,8 @@ impl Sim {
                     .line(|| format!("{now_us:>10} write   conn {id}: \"{}\"", show_bytes(chunk)));
             }
             self.shards[home].handle_input(id, &connection.unwritten()[..count]);
-            connection.wrote(count, now_us);
+            let written = connection.wrote(count, now_us);
+            self.on_written(index, written);
             self.after_step(home);
         }
         if self.wants_to_write(client) {
@@ -170,6 +175,7 @@ impl Sim {
             databases,
             stats,
             gather,
+            txn_probability,
             ..
         } = self;
         let state = &mut clients[client];
@@ -187,7 +193,6 @@ impl Sim {
                 }
                 break;
             }
-            state.budget -= 1;
             let mut ctx = GenCtx {
                 rng: &mut state.rng,
                 keys,
@@ -196,7 +201,18 @@ impl Sim {
                 client,
                 scan_cursor: &state.scan_cursor,
                 gather: *gather,
+                workload,
             };
+            if *txn_probability > 0.0 && ctx.rng.gen_bool(*txn_probability) {
+                let block = workload::txn::block(&mut ctx);
+                state.budget = state.budget.saturating_sub(block.len() as u64);
+                stats.commands += block.len() as u64;
+                for generated in block {
+                    connection.push(generated);
+                }
+                continue;
+            }
+            state.budget -= 1;
             let generated = workload.generate(&mut ctx);
             connection.push(generated);
             stats.commands += 1;

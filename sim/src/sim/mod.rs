@@ -16,6 +16,7 @@
 //! equal the serial model's keys for that shard.
 
 mod clients;
+mod txn;
 mod verify;
 
 use std::cell::RefCell;
@@ -60,6 +61,34 @@ pub struct SimConfig {
     pub faults: Faults,
     /// Whether gathered commands run across shards.
     pub gather: GatherMode,
+    /// How often clients send transaction blocks.
+    pub txn: TxnMode,
+}
+
+/// How often clients send transaction blocks (MULTI/EXEC, WATCH loops,
+/// DISCARD, EXECABORT; see `workload::txn`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TxnMode {
+    /// In a fraction of seeds (drawn per seed), at a drawn rate.
+    #[default]
+    Swarm,
+    /// Never.
+    Off,
+    /// In every seed, at a high drawn rate.
+    Heavy,
+}
+
+impl TxnMode {
+    /// The chance that a client's next command starts a block, for `seed`.
+    fn draw(self, seed: u64) -> f64 {
+        let mut rng = streams::rng(seed, Stream::Transactions);
+        match self {
+            TxnMode::Off => 0.0,
+            TxnMode::Swarm if rng.gen_bool(0.6) => 0.0,
+            TxnMode::Swarm => [0.02, 0.05, 0.15][rng.gen_range(0..3)],
+            TxnMode::Heavy => [0.1, 0.25, 0.5][rng.gen_range(0..3)],
+        }
+    }
 }
 
 impl Default for SimConfig {
@@ -70,6 +99,7 @@ impl Default for SimConfig {
             ops: 2000,
             faults: Faults::default(),
             gather: GatherMode::Off,
+            txn: TxnMode::Swarm,
         }
     }
 }
@@ -116,6 +146,8 @@ pub struct Sim {
     databases: usize,
     next_home: usize,
     gather: GatherMode,
+    txn_probability: f64,
+    units: BTreeMap<(usize, usize), txn::Unit>,
     ready: Vec<ConnId>,
     encoded: BytesMut,
     events_max: u64,
@@ -195,6 +227,8 @@ impl Sim {
             clock: streams::rng(seed, Stream::Clock),
             next_home: 0,
             gather: config.gather,
+            txn_probability: config.txn.draw(seed),
+            units: BTreeMap::new(),
             ready: Vec::new(),
             encoded: BytesMut::new(),
             stats: Stats::default(),
@@ -408,6 +442,9 @@ impl Sim {
             if let Err(why) = self.model.compare_shard(index, shard.keyspace(), now_ms) {
                 problems.push((Property::SerialEquivalence, why));
             }
+        }
+        if let Err(why) = self.units_complete() {
+            problems.push((Property::Isolation, why));
         }
         if let Some((property, message)) = problems.into_iter().next() {
             self.fail(property, message);

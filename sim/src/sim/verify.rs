@@ -6,7 +6,7 @@
 use corekv::resp::Reply;
 
 use super::Sim;
-use crate::check::{expected_reply, show_expected, ExpectedReply, Part, Property};
+use crate::check::{expected_reply, show_expected, ExpectedReply, Property};
 use crate::trace::{show_argv, show_reply};
 use crate::workload::Expect;
 use crate::world::Execution;
@@ -15,8 +15,20 @@ impl Sim {
     /// P1: the reply read next on a connection answers the command sent next.
     pub(super) fn check_reply(&mut self, index: usize, bytes: &[u8], reply: Reply) {
         self.stats.replies += 1;
+        let seq = self.connections[index].next_reply;
+        let closes_block = self.connections[index]
+            .sent
+            .get(seq)
+            .is_some_and(|c| matches!(c.expect, Expect::Exec { .. } | Expect::Discard));
+        let mut exec_expected = None;
+        if closes_block {
+            match self.expected_exec(index, seq, &reply) {
+                Some(expected) => exec_expected = Some(expected),
+                None => return, // a P3 WATCH failure, reported
+            }
+        }
         let connection = &self.connections[index];
-        let (id, seq) = (connection.id, connection.next_reply);
+        let id = connection.id;
         self.line(|| format!("reply   conn {id} #{seq}: {}", show_reply(&reply)));
         let Some(command) = connection.sent.get(seq) else {
             let message = format!(
@@ -27,6 +39,8 @@ impl Sim {
             return self.fail(Property::ReplyOrder, message);
         };
         let expected = match &command.expect {
+            Expect::Queued(_) => Ok(ExpectedReply::Exact(Reply::simple("QUEUED"))),
+            Expect::Exec { .. } | Expect::Discard => exec_expected.expect("computed above"),
             Expect::Trace if command.executions.is_empty() => {
                 Err("it has not executed anywhere".to_string())
             }
@@ -72,10 +86,16 @@ impl Sim {
             );
             return self.fail(Property::ReplyOrder, message);
         }
-        let is_scan = command.argv[0].eq_ignore_ascii_case(b"scan");
+        let is_scan = command.argv[0].eq_ignore_ascii_case(b"scan")
+            && !matches!(command.expect, Expect::Queued(_));
+        let is_watch = command.watch;
         let connection = &mut self.connections[index];
         connection.sent[seq].replied = true;
         connection.next_reply += 1;
+        if is_watch {
+            self.watches_served(index, seq);
+        }
+        let connection = &mut self.connections[index];
         if is_scan {
             if let Reply::Array(parts) = &reply {
                 if let Some(Reply::Bulk(cursor)) = parts.first() {
@@ -87,7 +107,7 @@ impl Sim {
 
     /// Checks one traced execution against the client model and replays it
     /// on the serial model (P2).
-    pub(super) fn on_execution(&mut self, mut execution: Execution) {
+    pub(super) fn on_execution(&mut self, execution: Execution) {
         self.stats.executions += 1;
         {
             let mut world = self.world.borrow_mut();
@@ -128,7 +148,16 @@ impl Sim {
                 origin.conn
             )
         };
-        let problem = if command.written_at_us.is_none() {
+        // A queued command runs at EXEC: after EXEC was sent, before its reply.
+        let closing = command.exec_seq.map(|e| &connection.sent[e]);
+        let written = closing.map_or(command.written_at_us, |c| c.written_at_us);
+        let replied = closing.map_or(command.replied, |c| c.replied);
+        let traced = match &command.expect {
+            Expect::Trace => true,
+            Expect::Queued(inner) => **inner == Expect::Trace,
+            _ => false,
+        };
+        let problem = if written.is_none() {
             Some((
                 Property::RealTime,
                 format!(
@@ -136,7 +165,7 @@ impl Sim {
                     what()
                 ),
             ))
-        } else if command.replied {
+        } else if replied {
             Some((
                 Property::RealTime,
                 format!("shard {shard} executed {} after its reply was read", what()),
@@ -158,9 +187,7 @@ impl Sim {
                     command.db
                 ),
             ))
-        } else if command.expect != Expect::Trace
-            || !execution.argv[0].eq_ignore_ascii_case(&command.argv[0])
-        {
+        } else if !traced || !execution.argv[0].eq_ignore_ascii_case(&command.argv[0]) {
             Some((
                 Property::SerialEquivalence,
                 format!(
@@ -176,21 +203,8 @@ impl Sim {
             return self.fail(property, message);
         }
         connection.last_executed = Some(origin.seq);
-        if let Err(why) = self.model.replay(&mut execution) {
-            let command = &self.connections[index].sent[origin.seq as usize];
-            let what = format!(
-                "#{} {} of conn {}",
-                origin.seq,
-                show_argv(&command.argv),
-                origin.conn
-            );
-            return self.fail(Property::SerialEquivalence, format!("{what}: {why}"));
+        if let Err((property, message)) = self.replay_in_units(index, execution) {
+            self.fail(property, message);
         }
-        self.connections[index].sent[origin.seq as usize]
-            .executions
-            .push(Part {
-                shard,
-                reply: execution.reply,
-            });
     }
 }

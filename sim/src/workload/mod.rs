@@ -48,6 +48,7 @@ macro_rules! generator {
 
 mod collections;
 mod strings;
+pub mod txn;
 
 /// What the client model expects as the reply.
 #[derive(Clone, Debug, PartialEq)]
@@ -62,6 +63,18 @@ pub enum Expect {
     /// The command runs no handler and succeeds with a reply whose content
     /// the model does not predict (HELLO's server map).
     Success,
+    /// Inside MULTI: the reply is `+QUEUED`; the command runs at EXEC, and
+    /// its element of EXEC's array is what `Expect` says.
+    Queued(Box<Expect>),
+    /// EXEC: an array of the queued commands' replies, or a null array when
+    /// a watched key changed (the WATCH model decides), or — `aborted`, a
+    /// queued command was refused — `EXECABORT`, with nothing run.
+    Exec {
+        /// A queued command was refused at queue time.
+        aborted: bool,
+    },
+    /// DISCARD: `+OK`, and nothing queued ever runs.
+    Discard,
 }
 
 /// What the command changes in the connection's own state.
@@ -77,6 +90,11 @@ pub enum Effect {
     Protocol(Protocol),
     /// Back to database 0 and RESP2 (RESET).
     Reset,
+    /// Opens a MULTI block (closed by an [`Expect::Exec`] or
+    /// [`Expect::Discard`] command).
+    Multi,
+    /// Watches its keys (WATCH).
+    Watch,
 }
 
 /// One generated command.
@@ -196,6 +214,8 @@ pub struct GenCtx<'a> {
     pub scan_cursor: &'a Bytes,
     /// How gathered commands pick keys.
     pub gather: GatherMode,
+    /// The seed's generators (transaction blocks draw queued commands from them).
+    pub workload: &'a Workload,
 }
 
 impl GenCtx<'_> {
