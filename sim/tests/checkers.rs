@@ -255,10 +255,9 @@ fn transaction_blocks_pass() {
     assert_passes(&config, 0..40);
 }
 
-/// The whole transaction sweep: fails until the engine's lock-grant hang
-/// (sim/regressions.txt, seeds 20 and 106) is fixed.
+/// A transaction-heavy sweep at full size (it found the keyless-command
+/// deadlock of sim/regressions.txt seeds 20 and 106).
 #[test]
-#[ignore = "engine bug: a queued lock request is never granted (regressions.txt seed 20 txn=heavy)"]
 fn transaction_sweep_passes() {
     let config = SimConfig {
         txn: TxnMode::Heavy,
