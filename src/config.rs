@@ -36,8 +36,13 @@ pub struct Config {
     pub loglevel: String,
     /// Snapshot rules (`save`), kept for CONFIG GET; persistence is not built yet.
     pub save: String,
-    /// `appendonly`; persistence is not built yet, so only `no` is accepted.
+    /// `appendonly`: log every write to the AOF (see `crate::persist`).
+    /// Set at start only (CONFIG SET refuses it).
     pub appendonly: bool,
+    /// `appendfsync`: when the AOF is fsynced. Set at start only.
+    pub appendfsync: crate::persist::Policy,
+    /// `appenddirname`: the AOF directory, inside `dir`.
+    pub appenddirname: String,
     /// The config file the server was started with, if any.
     pub config_file: Option<String>,
 }
@@ -58,6 +63,8 @@ impl Default for Config {
             loglevel: "notice".to_string(),
             save: String::new(),
             appendonly: false,
+            appendfsync: crate::persist::Policy::EverySec,
+            appenddirname: "appendonlydir".to_string(),
             config_file: None,
         }
     }
@@ -123,7 +130,8 @@ const PARAMETERS: &[(&str, Mutability)] = &[
     ("timeout", Mutability::Mutable),
     ("loglevel", Mutability::Mutable),
     ("save", Mutability::Mutable),
-    ("appendonly", Mutability::Mutable),
+    ("appendonly", Mutability::Immutable),
+    ("appenddirname", Mutability::Immutable),
     ("maxmemory", Mutability::Immutable),
     ("maxmemory-policy", Mutability::Immutable),
     ("appendfsync", Mutability::Immutable),
@@ -155,7 +163,8 @@ impl Config {
             "appendonly" => yes_no(self.appendonly).to_string(),
             "maxmemory" => "0".to_string(),
             "maxmemory-policy" => "noeviction".to_string(),
-            "appendfsync" => "everysec".to_string(),
+            "appendfsync" => self.appendfsync.to_string(),
+            "appenddirname" => self.appenddirname.clone(),
             "io-threads" => "1".to_string(),
             "cluster-enabled" => "no".to_string(),
             _ => return None,
@@ -212,10 +221,20 @@ impl Config {
             "save" => self.save = value.to_string(),
             "appendonly" => match value.to_ascii_lowercase().as_str() {
                 "no" => self.appendonly = false,
-                "yes" => return Err(invalid("persistence is not available in this build")),
+                "yes" => self.appendonly = true,
                 _ => return Err(invalid("argument must be 'yes' or 'no'")),
             },
-            "maxmemory" | "maxmemory-policy" | "appendfsync" | "io-threads" | "cluster-enabled" | "daemonize"
+            "appendfsync" => {
+                self.appendfsync = crate::persist::Policy::parse(value)
+                    .ok_or_else(|| invalid("argument(s) must be one of the following: always, everysec, no"))?;
+            }
+            "appenddirname" => {
+                if value.is_empty() || value.contains('/') || value == "." || value == ".." {
+                    return Err(invalid("appenddirname can't be a path, just a dirname"));
+                }
+                self.appenddirname = value.to_string();
+            }
+            "maxmemory" | "maxmemory-policy" | "io-threads" | "cluster-enabled" | "daemonize"
             | "logfile" | "protected-mode" | "tcp-keepalive" | "tcp-backlog" | "supervised" | "pidfile" => {}
             _ => return Err(ConfigError::UnknownOption(name)),
         }

@@ -56,9 +56,15 @@ struct Cli {
     /// Snapshot rules (accepted for compatibility; persistence is not built yet).
     #[arg(long)]
     save: Option<String>,
-    /// `no` (persistence is not built yet).
+    /// `yes` logs every write to the append-only file (AOF).
     #[arg(long)]
     appendonly: Option<String>,
+    /// When the AOF is fsynced: always, everysec or no.
+    #[arg(long)]
+    appendfsync: Option<String>,
+    /// The AOF directory's name, inside `--dir`.
+    #[arg(long)]
+    appenddirname: Option<String>,
 }
 
 impl Cli {
@@ -82,6 +88,8 @@ impl Cli {
             ("loglevel", self.loglevel.clone()),
             ("save", self.save.clone()),
             ("appendonly", self.appendonly.clone()),
+            ("appendfsync", self.appendfsync.clone()),
+            ("appenddirname", self.appenddirname.clone()),
         ];
         pairs
             .into_iter()

@@ -275,7 +275,9 @@ fn hash_message(hash: &mut crate::trace::TraceHash, message: &Message) {
                 }
             }
         }
-        Message::Response { ticket, response } => {
+        Message::Response {
+            ticket, response, ..
+        } => {
             hash.word(ticket.conn);
             hash.word(ticket.wait);
             hash.word(ticket.part as u64);
@@ -310,7 +312,9 @@ fn describe_message(message: &Message) -> String {
                 ticket.conn, ticket.wait, ticket.part
             )
         }
-        Message::Response { ticket, response } => {
+        Message::Response {
+            ticket, response, ..
+        } => {
             let what = match response {
                 Response::Replies(replies) => replies
                     .iter()

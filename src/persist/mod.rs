@@ -1,4 +1,392 @@
-//! Persistence: AOF and snapshots.
+//! Persistence: per-shard append-only logs, recovered all or nothing.
 //!
-//! Reserved for the durability work (AOF per shard, snapshots, recovery).
-//! Nothing here yet: the server runs purely in memory.
+//! # Layout
+//! Everything lives in one directory, `<dir>/<appenddirname>`, as Redis 7's
+//! multi-part AOF does (a base plus increments, named by a manifest):
+//!
+//! ```text
+//! corekv.manifest            which files make up the data set (text, replaced atomically)
+//! shard-0.7.base.aof         shard 0's state when generation 7 began (commands)
+//! shard-0.7.incr.aof         shard 0's writes since (commands + annotations)
+//! shard-1.7.base.aof ...
+//! ```
+//!
+//! One log per shard keeps the thread-per-core engine shared-nothing: a
+//! shard appends to its own file from its own thread, and group commit
+//! happens per shard per loop iteration ([`aof::ShardLog::flush`]).
+//!
+//! # The cut: a consistent prefix across shards' logs
+//! Independent logs lose independent tails in a crash. Replaying each
+//! log's durable part would then leave holes: a client's write on shard 2
+//! kept while its earlier write on shard 1 was lost. Two mechanisms prevent
+//! that, depending on the fsync policy:
+//!
+//! * **`always`**: nothing a write produces — its reply, or a message to
+//!   another shard — leaves the shard before the fsync that covers it
+//!   (*durable before visible*). Every durable record's causes are then
+//!   durable too, so recovery replays every durable record.
+//! * **`everysec` / `no`**: replies go out before the fsync, so records
+//!   carry **epochs** (as Silo's recovery does): a shard's epoch is
+//!   `max(unix ms / EPOCH_MS, every epoch it has received)` and every
+//!   message between shards carries the sender's epoch, so an effect never
+//!   has a smaller epoch than its cause. Each log notes its epoch (`#E:`);
+//!   every shard notes it at least at each periodic fsync, even when idle.
+//!   Recovery replays only records of epochs below the smallest epoch
+//!   every shard has durably reached: a consistent cut. A write
+//!   acknowledged more than `EPOCH_MS` + `EVERYSEC_SYNC_MS` before the
+//!   crash is below it.
+//!
+//! # Atomic operations across logs
+//! Every record an atomic operation (EXEC, or a multi-shard command)
+//! writes, on any shard, is tagged `#X:<txn>`; when the operation ends its
+//! home shard logs `#C:<txn>` before releasing any lock. Recovery replays
+//! tagged records only if the commit record is replayed too. A commit is
+//! written after every part answered, so under `always` the parts are
+//! durable before it, and under the cut its epoch is at least theirs: a
+//! replayed commit implies replayed parts. Never half a transaction.
+//!
+//! # Replay
+//! Logged commands are replayed through the same handlers, at the time
+//! they first ran (`#T:` annotations), so relative TTLs and lazy expiry
+//! come out the same. The one random write, SPOP, is logged as the SREM of
+//! what it popped; gathered multi-shard writes are logged as the entries
+//! they stored ([`rewrite::entry_commands`]).
+//!
+//! After recovery a new generation starts: each shard's state is written
+//! as a fresh base and the increments restart empty, so a trimmed tail or
+//! a cut never stays in a file that later writes would append to.
+
+pub mod aof;
+pub mod disk;
+pub mod load;
+pub mod rewrite;
+pub mod snapshot;
+
+use std::fmt;
+
+use rand::RngCore;
+
+use crate::keyspace::Keyspace;
+
+/// Epoch length (ms): recovery under `everysec`/`no` may lose this much
+/// more than the fsync interval.
+pub const EPOCH_MS: u64 = 100;
+/// Interval between fsyncs under `appendfsync everysec` (ms). Half a second
+/// plus one epoch keeps every write acknowledged over a second before a
+/// crash durable, as `everysec` promises.
+pub const EVERYSEC_SYNC_MS: u64 = 500;
+/// The manifest's file name.
+pub const MANIFEST: &str = "corekv.manifest";
+
+/// `appendfsync`: when the log is fsynced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Policy {
+    /// After every loop iteration that wrote, before any reply goes out.
+    Always,
+    /// Every [`EVERYSEC_SYNC_MS`].
+    #[default]
+    EverySec,
+    /// Never explicitly: the OS decides.
+    No,
+}
+
+impl Policy {
+    /// Parses `always`, `everysec` or `no`.
+    pub fn parse(text: &str) -> Option<Policy> {
+        match text.to_ascii_lowercase().as_str() {
+            "always" => Some(Policy::Always),
+            "everysec" => Some(Policy::EverySec),
+            "no" => Some(Policy::No),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Policy::Always => "always",
+            Policy::EverySec => "everysec",
+            Policy::No => "no",
+        })
+    }
+}
+
+/// One shard's files in the manifest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShardFiles {
+    /// The base (the shard's state when the generation began), if any.
+    pub base: Option<String>,
+    /// The increment file.
+    pub incr: String,
+}
+
+/// The manifest: which files make up the data set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Manifest {
+    /// Bumped by every rewrite (and every start).
+    pub generation: u64,
+    /// The fsync policy the increments were written under (it decides the
+    /// recovery cut).
+    pub policy: Policy,
+    /// Per shard, in shard order.
+    pub shards: Vec<ShardFiles>,
+}
+
+impl Manifest {
+    /// The manifest as text.
+    pub fn encode(&self) -> String {
+        let mut text = String::from("# corekv AOF manifest: written by corekv, do not edit\n");
+        text.push_str("version 1\n");
+        text.push_str(&format!("generation {}\n", self.generation));
+        text.push_str(&format!("policy {}\n", self.policy));
+        text.push_str(&format!("shards {}\n", self.shards.len()));
+        for (index, shard) in self.shards.iter().enumerate() {
+            text.push_str(&format!(
+                "shard {index} base {} incr {}\n",
+                shard.base.as_deref().unwrap_or("-"),
+                shard.incr
+            ));
+        }
+        text
+    }
+
+    /// Parses a manifest.
+    ///
+    /// # Errors
+    /// A message naming the bad line.
+    pub fn decode(text: &str) -> Result<Manifest, String> {
+        let mut generation = None;
+        let mut policy = None;
+        let mut count = None;
+        let mut shards = Vec::new();
+        for (number, line) in text.lines().enumerate() {
+            let bad = || format!("bad manifest line {}: {line:?}", number + 1);
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                [] => {}
+                [first, ..] if first.starts_with('#') => {}
+                ["version", "1"] => {}
+                ["version", other] => return Err(format!("unsupported manifest version {other}")),
+                ["generation", g] => generation = Some(g.parse::<u64>().map_err(|_| bad())?),
+                ["policy", p] => policy = Some(Policy::parse(p).ok_or_else(bad)?),
+                ["shards", n] => {
+                    let n = n.parse::<usize>().map_err(|_| bad())?;
+                    if n == 0 || n > crate::limits::SHARDS_MAX {
+                        return Err(bad());
+                    }
+                    count = Some(n);
+                }
+                ["shard", index, "base", base, "incr", incr] => {
+                    if index.parse::<usize>().ok() != Some(shards.len()) {
+                        return Err(bad());
+                    }
+                    let plain = |name: &str| !name.is_empty() && !name.contains('/');
+                    if !plain(base) || !plain(incr) {
+                        return Err(bad());
+                    }
+                    shards.push(ShardFiles {
+                        base: (*base != "-").then(|| (*base).to_string()),
+                        incr: (*incr).to_string(),
+                    });
+                }
+                _ => return Err(bad()),
+            }
+        }
+        let (Some(generation), Some(policy), Some(count)) = (generation, policy, count) else {
+            return Err("incomplete manifest".to_string());
+        };
+        if shards.len() != count {
+            return Err(format!(
+                "the manifest lists {} shards but declares {count}",
+                shards.len()
+            ));
+        }
+        Ok(Manifest {
+            generation,
+            policy,
+            shards,
+        })
+    }
+}
+
+/// How a write command that succeeded goes into the log.
+#[derive(Debug)]
+pub enum LoggedForm {
+    /// As it was sent.
+    Same,
+    /// As this command instead (its effect, where replaying the original
+    /// would not reproduce it).
+    Instead(Vec<bytes::Bytes>),
+    /// Not at all (it changed nothing).
+    Nothing,
+}
+
+/// The logged form of `spec` run as `argv` with `reply`. SPOP draws
+/// randomly, so it is logged as the SREM of what it popped (as Redis
+/// propagates it); everything else replays identically at its `#T:` time.
+pub fn logged_form(
+    spec: &crate::commands::CommandSpec,
+    argv: &[bytes::Bytes],
+    reply: &crate::resp::Reply,
+) -> LoggedForm {
+    use crate::resp::Reply;
+    if spec.name != "spop" {
+        return LoggedForm::Same;
+    }
+    let mut srem = vec![bytes::Bytes::from_static(b"SREM")];
+    srem.extend(argv.get(1).cloned());
+    match reply {
+        Reply::Bulk(member) => srem.push(member.clone()),
+        Reply::Array(members) | Reply::Set(members) => {
+            for member in members {
+                if let Reply::Bulk(member) = member {
+                    srem.push(member.clone());
+                }
+            }
+        }
+        _ => {}
+    }
+    if srem.len() < 3 {
+        LoggedForm::Nothing
+    } else {
+        LoggedForm::Instead(srem)
+    }
+}
+
+/// The epoch of Unix time `unix_ms`.
+pub fn wall_epoch(unix_ms: u64) -> u64 {
+    unix_ms / EPOCH_MS
+}
+
+/// What [`open`] hands the shards.
+#[derive(Debug)]
+pub struct Opened {
+    /// Each shard's recovered keyspace.
+    pub keyspaces: Vec<Keyspace>,
+    /// Each shard's log, appending to the new generation's increment.
+    pub logs: Vec<aof::ShardLog>,
+    /// What recovery did.
+    pub report: load::RecoveryReport,
+}
+
+/// Opens the AOF directory at start: recovers the data set its manifest
+/// names (if any), then starts a new generation — every shard's state as a
+/// fresh base, empty increments, a new manifest — and removes the old files.
+///
+/// # Errors
+/// A message for the log: a corrupt file (named, with the offset), a
+/// manifest written by a different number of shards, or a disk error.
+pub fn open(
+    disk: &mut dyn disk::Disk,
+    policy: Policy,
+    shard_count: usize,
+    databases: usize,
+    unix_ms: u64,
+    seed_source: &mut dyn RngCore,
+) -> Result<Opened, String> {
+    let old = match disk
+        .read(MANIFEST)
+        .map_err(|e| format!("cannot read {MANIFEST}: {e}"))?
+    {
+        Some(bytes) => {
+            let text = String::from_utf8(bytes).map_err(|_| format!("{MANIFEST} is not text"))?;
+            Some(Manifest::decode(&text).map_err(|e| format!("{MANIFEST}: {e}"))?)
+        }
+        None => None,
+    };
+    let (keyspaces, report, generation) = match &old {
+        Some(manifest) => {
+            if manifest.shards.len() != shard_count {
+                return Err(format!(
+                    "the AOF was written by {} shards but the server runs {shard_count}: \
+                     start it with --threads {}",
+                    manifest.shards.len(),
+                    manifest.shards.len()
+                ));
+            }
+            let (keyspaces, report) = load::recover(disk, manifest, databases, seed_source)?;
+            (keyspaces, report, manifest.generation + 1)
+        }
+        None => (
+            (0..shard_count)
+                .map(|_| Keyspace::new(databases, seed_source))
+                .collect(),
+            load::RecoveryReport::default(),
+            1,
+        ),
+    };
+    let io = |e: std::io::Error| format!("cannot write the AOF: {e}");
+    let mut shards = Vec::with_capacity(shard_count);
+    let mut logs = Vec::with_capacity(shard_count);
+    for (index, keyspace) in keyspaces.iter().enumerate() {
+        let base = format!("shard-{index}.{generation}.base.aof");
+        let incr = format!("shard-{index}.{generation}.incr.aof");
+        let mut bytes = Vec::new();
+        write_base(keyspace, unix_ms, &mut bytes);
+        disk.remove(&base).map_err(io)?;
+        disk.append(&base, &bytes).map_err(io)?;
+        disk.sync(&base).map_err(io)?;
+        let mut first = Vec::new();
+        first.extend_from_slice(format!("#E:{}\r\n", wall_epoch(unix_ms)).as_bytes());
+        disk.remove(&incr).map_err(io)?;
+        disk.append(&incr, &first).map_err(io)?;
+        disk.sync(&incr).map_err(io)?;
+        logs.push(aof::ShardLog::new(policy, incr.clone(), first.len() as u64));
+        shards.push(ShardFiles {
+            base: Some(base),
+            incr,
+        });
+    }
+    let manifest = Manifest {
+        generation,
+        policy,
+        shards,
+    };
+    disk::replace(disk, MANIFEST, manifest.encode().as_bytes()).map_err(io)?;
+    // Files of earlier generations are garbage now; a failure to remove
+    // one only costs space.
+    if let Ok(names) = disk.list() {
+        let keep: Vec<&str> = manifest
+            .shards
+            .iter()
+            .flat_map(|s| s.base.iter().map(String::as_str).chain([s.incr.as_str()]))
+            .collect();
+        for name in names {
+            if name.starts_with("shard-") && !keep.contains(&name.as_str()) {
+                let _ = disk.remove(&name);
+            }
+        }
+    }
+    Ok(Opened {
+        keyspaces,
+        logs,
+        report,
+    })
+}
+
+/// A shard's keyspace as base-file commands: a `#T:` line, then per
+/// database a SELECT and each live key's commands (keys already expired at
+/// `unix_ms` are left out).
+pub fn write_base(keyspace: &Keyspace, unix_ms: u64, out: &mut Vec<u8>) {
+    use bytes::Bytes;
+    out.extend_from_slice(format!("#T:{unix_ms}\r\n").as_bytes());
+    let mut commands = Vec::new();
+    for db in 0..keyspace.db_count() {
+        let database = &keyspace.dbs()[db];
+        if database.is_empty() {
+            continue;
+        }
+        aof::encode_multibulk(
+            out,
+            &[Bytes::from_static(b"SELECT"), Bytes::from(db.to_string())],
+        );
+        for (key, entry) in database.iter(unix_ms) {
+            commands.clear();
+            rewrite::entry_commands(key, entry, &mut commands);
+            for argv in &commands {
+                aof::encode_multibulk(out, argv);
+            }
+        }
+    }
+}

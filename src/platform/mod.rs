@@ -38,6 +38,12 @@ pub trait Platform {
     /// loop iteration, flushes what it can and exits.
     fn request_shutdown(&mut self);
 
+    /// The persistence directory, when the server persists
+    /// (`appendonly yes`); `None` keeps everything in memory.
+    fn disk(&mut self) -> Option<&mut dyn crate::persist::disk::Disk> {
+        None
+    }
+
     /// Resident set size of the process in bytes, if known (INFO memory).
     fn rss_bytes(&mut self) -> Option<u64> {
         None

@@ -30,6 +30,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::Platform;
 use crate::config::Config;
+use crate::persist::disk::FsDisk;
 use crate::shard::{ConnId, Message, ServerInfo, Shard};
 
 /// Longest a shard sleeps in poll, so it notices the shutdown flag (ms).
@@ -120,6 +121,8 @@ pub struct ProductionPlatform {
     seed_counter: u64,
     /// Connections open on the whole server (`maxclients`).
     connected: Arc<std::sync::atomic::AtomicUsize>,
+    /// The AOF directory, with `appendonly yes`.
+    disk: Option<FsDisk>,
 }
 
 impl ProductionPlatform {
@@ -166,6 +169,12 @@ impl Platform for ProductionPlatform {
         for mailbox in self.mailboxes.iter() {
             mailbox.wake();
         }
+    }
+
+    fn disk(&mut self) -> Option<&mut dyn crate::persist::disk::Disk> {
+        self.disk
+            .as_mut()
+            .map(|d| d as &mut dyn crate::persist::disk::Disk)
     }
 
     fn rss_bytes(&mut self) -> Option<u64> {
@@ -242,9 +251,63 @@ fn bind(address: &str, port: u16) -> io::Result<TcpListener> {
     Ok(TcpListener::from_std(socket.into()))
 }
 
+/// A seed from the OS's randomness (std's `RandomState` keys).
+fn os_seed(salt: u64) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(salt);
+    hasher.finish()
+}
+
+/// With `appendonly yes`: recovers the data set from the AOF directory and
+/// starts its new generation (see [`crate::persist::open`]).
+fn open_persistence(config: &Config) -> io::Result<Option<crate::persist::Opened>> {
+    if !config.appendonly {
+        return Ok(None);
+    }
+    let root = std::path::Path::new(&config.dir).join(&config.appenddirname);
+    let mut disk = FsDisk::open(&root)?;
+    let unix_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(os_seed(1));
+    let started = Instant::now();
+    let opened = crate::persist::open(
+        &mut disk,
+        config.appendfsync,
+        config.threads,
+        config.databases,
+        unix_ms,
+        &mut rng,
+    )
+    .map_err(io::Error::other)?;
+    let keys: usize = opened
+        .keyspaces
+        .iter()
+        .map(|k| k.dbs().iter().map(crate::keyspace::Db::len).sum::<usize>())
+        .sum();
+    tracing::info!(
+        dir = %root.display(),
+        keys,
+        commands = opened.report.commands,
+        seconds = started.elapsed().as_secs_f64(),
+        "DB loaded from append only file"
+    );
+    Ok(Some(opened))
+}
+
 /// Binds the configured addresses and starts one thread per shard.
 pub fn start(mut config: Config) -> io::Result<ServerHandle> {
     let shard_count = config.threads;
+    let mut recovered: Vec<Option<_>> = match open_persistence(&config)? {
+        Some(opened) => opened
+            .keyspaces
+            .into_iter()
+            .zip(opened.logs)
+            .map(Some)
+            .collect(),
+        None => (0..shard_count).map(|_| None).collect(),
+    };
     let mut listeners = Vec::new();
     let mut port = config.port;
     for address in &config.bind {
@@ -280,8 +343,17 @@ pub fn start(mut config: Config) -> io::Result<ServerHandle> {
             shutdown: Arc::clone(&shutdown),
             seed_counter: 0,
             connected: Arc::clone(&connected),
+            disk: match &recovered[index] {
+                Some(_) => Some(FsDisk::open(
+                    std::path::Path::new(&config.dir).join(&config.appenddirname),
+                )?),
+                None => None,
+            },
         };
-        let shard = Shard::new(index, shard_count, config.clone(), server.clone(), platform);
+        let mut shard = Shard::new(index, shard_count, config.clone(), server.clone(), platform);
+        if let Some((keyspace, log)) = recovered[index].take() {
+            shard.attach_persistence(keyspace, Some(log));
+        }
         let listeners = if index == 0 {
             std::mem::take(&mut listeners)
         } else {
@@ -386,9 +458,11 @@ impl EventLoop {
                 self.shard.handle_timer();
             }
             self.resume_paused();
+            self.shard.before_sleep();
             self.flush_ready();
             self.platform().flush_outbox();
         }
+        self.shard.before_shutdown();
         tracing::debug!(shard = index, "shard loop exiting");
     }
 
@@ -586,6 +660,7 @@ mod tests {
                                     conn: sender,
                                     serial,
                                 },
+                                epoch: 0,
                             })
                             .collect();
                         serial += batch.len() as u64;
@@ -612,7 +687,7 @@ mod tests {
             }
             mailbox.awake();
             for message in mailbox.take_messages() {
-                let Message::Release { owner } = message else {
+                let Message::Release { owner, .. } = message else {
                     panic!("unexpected {message:?}")
                 };
                 let expected = &mut next[owner.conn as usize];

@@ -151,12 +151,23 @@ fn begin<P: Platform>(
         serial: connection.next_txn,
     };
     connection.next_txn += 1;
+    let table = &shard.table;
+    let may_write = |item: &Queued| {
+        table
+            .lookup(&item.argv[0])
+            .is_some_and(|spec| spec.flags & crate::commands::flags::WRITE != 0)
+    };
+    let writes = match &body {
+        AtomicBody::Command(item) => item.as_ref().is_some_and(may_write),
+        AtomicBody::Exec { remaining, .. } => remaining.iter().any(may_write),
+    };
     connection.atomic = Some(Atomic {
         owner,
         locks,
         granted: 0,
         watch_failed: false,
         released_early: false,
+        writes,
         body,
     });
 }
@@ -292,6 +303,11 @@ fn end<P: Platform>(shard: &mut Shard<P>, conn: ConnId) {
     let Some(atomic) = shard.conns.get_mut(&conn).and_then(|c| c.atomic.take()) else {
         return;
     };
+    if atomic.writes && !atomic.watch_failed {
+        // Before any release: the commit must be logged (and, under
+        // `always`, durable) before anyone can see the writes.
+        shard.log_commit(atomic.owner);
+    }
     let skip = usize::from(atomic.released_early);
     for (target, _) in atomic.locks.iter().take(atomic.granted).skip(skip) {
         release_on(shard, *target, atomic.owner);
@@ -311,7 +327,8 @@ fn release_on<P: Platform>(shard: &mut Shard<P>, target: usize, owner: TxnId) {
     if target == shard.index {
         shard.release_locks(owner);
     } else {
-        shard.platform.send(target, Message::Release { owner });
+        let epoch = shard.epoch;
+        shard.send(target, Message::Release { owner, epoch });
     }
 }
 
@@ -393,7 +410,7 @@ fn send_unwatches<P: Platform>(shard: &mut Shard<P>, watched: Vec<WatchedKey>) {
                 shard.keyspace.db(db).unwatch(&key);
             }
         } else {
-            shard.platform.send(target, Message::Unwatch { db, keys });
+            shard.send(target, Message::Unwatch { db, keys });
         }
     }
 }

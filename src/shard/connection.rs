@@ -93,6 +93,8 @@ pub(crate) struct Atomic {
     pub watch_failed: bool,
     /// Planted bug `release_early` already released the first shard.
     pub released_early: bool,
+    /// Some command of the body may write: its end is logged as a commit.
+    pub writes: bool,
     pub body: AtomicBody,
 }
 

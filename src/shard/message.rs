@@ -121,12 +121,16 @@ pub enum Message {
         owner: Option<TxnId>,
         /// What to do.
         request: Request,
+        /// The sender's epoch (see `crate::persist`).
+        epoch: u64,
     },
     /// Release every lock `owner` holds or awaits on the receiving shard
     /// (one-way; FIFO order guarantees the owner's earlier requests ran).
     Release {
         /// The owner whose locks go.
         owner: TxnId,
+        /// The sender's epoch (see `crate::persist`).
+        epoch: u64,
     },
     /// Stop watching these keys (one-way: UNWATCH, EXEC, DISCARD, close).
     Unwatch {
@@ -141,6 +145,8 @@ pub enum Message {
         ticket: Ticket,
         /// The answer.
         response: Response,
+        /// The sender's epoch (see `crate::persist`).
+        epoch: u64,
     },
 }
 

@@ -48,10 +48,12 @@ use crate::commands::{Args, CommandSpec, Ctx, Exec, Reduce, Table};
 use crate::config::Config;
 use crate::keyspace::{Entry, Keyspace};
 use crate::limits;
+use crate::persist;
 use crate::platform::{Platform, TraceEvent};
 use crate::resp::Reply;
 use crate::slot::SlotMap;
 use connection::{Connection, Queued, Then, Waiting};
+use locks::TxnId;
 use plan::Plan;
 
 /// Facts about the running server that INFO and HELLO report.
@@ -89,6 +91,11 @@ pub struct Faults {
     /// Release the lowest shard's lock as soon as every lock is held, before
     /// the operation runs (breaks P3 isolation).
     pub release_early: bool,
+    /// The engine's old disconnect: drop a connection at once, releasing
+    /// its locks and abandoning the rest of an atomic operation already
+    /// started, instead of finishing it detached (leaves half a
+    /// transaction applied: breaks P3).
+    pub abandon_on_disconnect: bool,
 }
 
 /// Counters kept per shard for INFO.
@@ -130,6 +137,25 @@ pub struct Shard<P: Platform> {
     /// Answers to this shard's own parts that became ready later (a lock
     /// granted, a parked request served); applied by `process_completions`.
     completions: std::collections::VecDeque<(Ticket, Response)>,
+    /// The append-only log, with `appendonly yes` (see [`crate::persist`]).
+    log: Option<persist::aof::ShardLog>,
+    /// This shard's epoch: `max(unix ms / EPOCH_MS, any epoch received)`.
+    epoch: u64,
+    /// Messages held until the log is durable (`appendfsync always`).
+    outbox: Vec<(usize, Message)>,
+    /// Connections whose output drained while writes could not run (under
+    /// `appendfsync always` nothing runs between the fsync and the flush):
+    /// driven by the next [`Shard::before_sleep`].
+    deferred: Vec<ConnId>,
+    /// A gathered command is running over a scratch keyspace: its writes
+    /// are logged as the entries stored back, not as the command.
+    in_scratch: bool,
+    /// When the periodic fsync (`everysec`) or epoch note is next due
+    /// (monotonic µs).
+    next_sync_us: u64,
+    /// Output was withheld while the log failed: offer every connection
+    /// again once it is durable.
+    withheld: bool,
 }
 
 impl<P: Platform> Shard<P> {
@@ -171,9 +197,148 @@ impl<P: Platform> Shard<P> {
             locks: locks::LockTable::default(),
             parked: std::collections::VecDeque::new(),
             completions: std::collections::VecDeque::new(),
+            log: None,
+            epoch: 0,
+            outbox: Vec::new(),
+            deferred: Vec::new(),
+            in_scratch: false,
+            next_sync_us: started_us,
+            withheld: false,
         }
     }
 
+    /// Installs what persistence recovered: the shard's keyspace, and the
+    /// log its writes go to from now on (`None`: `appendonly no`).
+    pub fn attach_persistence(&mut self, keyspace: Keyspace, log: Option<persist::aof::ShardLog>) {
+        self.keyspace = keyspace;
+        self.log = log;
+    }
+
+    /// The log's fsync policy, with `appendonly yes`.
+    pub fn aof_policy(&self) -> Option<persist::Policy> {
+        self.log.as_ref().map(persist::aof::ShardLog::policy)
+    }
+
+    /// True under `appendfsync always`: nothing leaves before its fsync.
+    fn durable_before_visible(&self) -> bool {
+        self.aof_policy() == Some(persist::Policy::Always)
+    }
+
+    /// Sends `message` to shard `to`, stamped with this shard's epoch by
+    /// the caller; under `appendfsync always` it waits for the fsync that
+    /// covers what this shard wrote (see [`Shard::before_sleep`]).
+    fn send(&mut self, to: usize, message: Message) {
+        if self.durable_before_visible() {
+            self.outbox.push((to, message));
+        } else {
+            self.platform.send(to, message);
+        }
+    }
+
+    /// End of a loop iteration, before replies and messages go out (Redis's
+    /// `beforeSleep`): runs connections deferred by the flush, hands the
+    /// log's buffer to the disk — one write, and under `always` one fsync,
+    /// covering every write of the iteration (group commit) — and then
+    /// releases the held messages. On a disk error the messages and
+    /// replies stay held, writes get `-MISCONF`, and the next call retries.
+    pub fn before_sleep(&mut self) {
+        self.tick_clock();
+        for conn in std::mem::take(&mut self.deferred) {
+            self.drive(conn);
+        }
+        self.process_completions();
+        let (Some(log), Some(disk)) = (self.log.as_mut(), self.platform.disk()) else {
+            return;
+        };
+        if log.policy() != persist::Policy::Always {
+            if log.has_buffered() {
+                log.flush(disk, false);
+            }
+            return;
+        }
+        if log.has_undurable() && !log.flush(disk, true) {
+            self.withheld = true;
+            return;
+        }
+        for (to, message) in std::mem::take(&mut self.outbox) {
+            self.platform.send(to, message);
+        }
+        if std::mem::take(&mut self.withheld) {
+            let waiting: Vec<ConnId> = self
+                .conns
+                .iter()
+                .filter(|(_, c)| !c.output.is_empty() || c.closing)
+                .map(|(id, _)| *id)
+                .collect();
+            for conn in waiting {
+                if let Some(connection) = self.conns.get_mut(&conn) {
+                    if !connection.in_ready_list {
+                        connection.in_ready_list = true;
+                        self.ready.push(conn);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The server is stopping (SHUTDOWN, SIGTERM): writes and fsyncs what
+    /// the log holds, whatever the policy, as Redis does on shutdown.
+    pub fn before_shutdown(&mut self) {
+        self.before_sleep();
+        if let (Some(log), Some(disk)) = (self.log.as_mut(), self.platform.disk()) {
+            if !log.flush(disk, true) {
+                tracing::warn!("the AOF could not be fsynced at shutdown");
+            }
+        }
+    }
+
+    /// True while replies must not go out: under `always`, bytes of the
+    /// log are not yet durable.
+    fn output_withheld(&self) -> bool {
+        self.log
+            .as_ref()
+            .is_some_and(|l| l.policy() == persist::Policy::Always && l.has_undurable())
+    }
+
+    /// Logs the commit of atomic operation `owner` (home shard, at its end).
+    pub(crate) fn log_commit(&mut self, owner: TxnId) {
+        let epoch = self.epoch;
+        if let Some(log) = self.log.as_mut() {
+            log.commit(epoch, (owner.conn, owner.serial));
+        }
+    }
+
+    /// Logs entries stored back by a gathered command: each key deleted,
+    /// then recreated from its new entry.
+    pub(crate) fn log_store(
+        &mut self,
+        owner: Option<TxnId>,
+        db: usize,
+        entries: &[(Bytes, Option<crate::keyspace::Entry>)],
+    ) {
+        let (epoch, now_ms) = (self.epoch, self.clock.1 / 1000);
+        let Some(log) = self.log.as_mut() else {
+            return;
+        };
+        let tag = owner.map(|o| (o.conn, o.serial));
+        let mut commands = Vec::new();
+        for (key, entry) in entries {
+            log.record(
+                epoch,
+                now_ms,
+                db,
+                tag,
+                &[Bytes::from_static(b"DEL"), key.clone()],
+            );
+            if let Some(entry) = entry {
+                commands.clear();
+                persist::rewrite::entry_commands(key, entry, &mut commands);
+                for argv in &commands {
+                    log.record(epoch, now_ms, db, tag, argv);
+                }
+            }
+        }
+    }
     /// Turns planted bugs on or off (simulator only; see [`Faults`]).
     pub fn set_faults(&mut self, faults: Faults) {
         self.faults = faults;
@@ -259,8 +424,10 @@ impl<P: Platform> Shard<P> {
     /// would leave half a transaction applied.
     pub fn handle_disconnect(&mut self, conn: ConnId) {
         self.tick_clock();
+        // Planted bug (`Faults::abandon_on_disconnect`): never detach.
+        let abandon = self.faults.abandon_on_disconnect;
         match self.conns.get_mut(&conn) {
-            Some(connection) if connection.atomic.is_some() => {
+            Some(connection) if connection.atomic.is_some() && !abandon => {
                 connection.detached = true;
                 connection.input_poisoned = true;
                 connection.multi = None;
@@ -289,20 +456,37 @@ impl<P: Platform> Shard<P> {
                 db,
                 owner,
                 request,
+                epoch,
             } => {
+                self.epoch = self.epoch.max(epoch);
                 // Planted bug (`Faults::remote_ignores_db`).
                 let db = if self.faults.remote_ignores_db { 0 } else { db };
                 let waiter = serve::Waiter::Remote { from, ticket };
                 if let Some(response) = self.accept_request(waiter, owner, db, request) {
-                    self.platform
-                        .send(from, Message::Response { ticket, response });
+                    let epoch = self.epoch;
+                    self.send(
+                        from,
+                        Message::Response {
+                            ticket,
+                            response,
+                            epoch,
+                        },
+                    );
                 }
             }
-            Message::Response { ticket, response } => {
+            Message::Response {
+                ticket,
+                response,
+                epoch,
+            } => {
+                self.epoch = self.epoch.max(epoch);
                 self.complete_part(ticket, response);
                 self.drive(ticket.conn);
             }
-            Message::Release { owner } => self.release_locks(owner),
+            Message::Release { owner, epoch } => {
+                self.epoch = self.epoch.max(epoch);
+                self.release_locks(owner);
+            }
             Message::Unwatch { db, keys } => {
                 for key in keys {
                     self.keyspace.db(db).unwatch(&key);
@@ -315,6 +499,7 @@ impl<P: Platform> Shard<P> {
     /// Reads the platform's clocks once for the event being handled.
     fn tick_clock(&mut self) {
         self.clock = (self.platform.monotonic_us(), self.platform.unix_time_us());
+        self.epoch = self.epoch.max(persist::wall_epoch(self.clock.1 / 1000));
     }
 
     /// Applies answers to this shard's own parts that became ready while
@@ -330,13 +515,22 @@ impl<P: Platform> Shard<P> {
     /// platform's monotonic µs.
     #[must_use]
     pub fn poll_timeout_us(&self) -> u64 {
-        self.next_cron_us
+        if !self.deferred.is_empty() || self.withheld {
+            return self.clock.0;
+        }
+        match self.log.as_ref().map(persist::aof::ShardLog::policy) {
+            Some(persist::Policy::EverySec | persist::Policy::No) => {
+                self.next_cron_us.min(self.next_sync_us)
+            }
+            _ => self.next_cron_us,
+        }
     }
 
     /// Periodic work: the active-expiry cycle.
     pub fn handle_timer(&mut self) {
         self.tick_clock();
         let now_us = self.clock.0;
+        self.periodic_sync(now_us);
         if now_us < self.next_cron_us {
             return;
         }
@@ -352,6 +546,23 @@ impl<P: Platform> Shard<P> {
         }
     }
 
+    /// `everysec` and `no`: every [`persist::EVERYSEC_SYNC_MS`], note the
+    /// epoch in the log (even when idle, so the recovery cut advances) and
+    /// write it — with an fsync under `everysec`.
+    fn periodic_sync(&mut self, now_us: u64) {
+        let epoch = self.epoch;
+        let (Some(log), Some(disk)) = (self.log.as_mut(), self.platform.disk()) else {
+            return;
+        };
+        let policy = log.policy();
+        if policy == persist::Policy::Always || now_us < self.next_sync_us {
+            return;
+        }
+        self.next_sync_us = now_us + persist::EVERYSEC_SYNC_MS * 1000;
+        log.mark_epoch(epoch);
+        log.flush(disk, policy == persist::Policy::EverySec);
+    }
+
     /// Moves the ids of connections with output to write, or to close, into
     /// `out`. The platform then writes [`Shard::output`] and reports with
     /// [`Shard::consume_output`].
@@ -365,7 +576,12 @@ impl<P: Platform> Shard<P> {
     }
 
     /// Bytes waiting to be written to `conn` (empty if unknown).
+    ///
+    /// Empty while `appendfsync always` holds replies for an fsync.
     pub fn output(&self, conn: ConnId) -> &[u8] {
+        if self.output_withheld() {
+            return &[];
+        }
         self.conns.get(&conn).map_or(&[][..], |c| &c.output[..])
     }
 
@@ -383,6 +599,12 @@ impl<P: Platform> Shard<P> {
         if connection.output.is_empty() && connection.output.capacity() > limits::OUTPUT_PAUSE_BYTES
         {
             connection.output = bytes::BytesMut::new();
+        }
+        if self.durable_before_visible() {
+            // Whatever runs now would write after this iteration's fsync:
+            // run it in the next `before_sleep`, before the fsync.
+            self.deferred.push(conn);
+            return;
         }
         self.drive(conn);
         self.process_completions();
@@ -588,7 +810,7 @@ impl<P: Platform> Shard<P> {
                 }
             }
             Plan::Here(spec) if self.locks.is_idle() => {
-                let reply = self.execute(origin, db, spec, argv);
+                let reply = self.execute(None, origin, db, spec, argv);
                 self.write(conn, &reply);
             }
             Plan::Here(spec) => {
@@ -631,6 +853,7 @@ impl<P: Platform> Shard<P> {
     /// Runs a keyspace command on this shard's keyspace and traces it.
     fn execute(
         &mut self,
+        owner: Option<TxnId>,
         origin: Origin,
         db: usize,
         spec: &'static CommandSpec,
@@ -640,6 +863,15 @@ impl<P: Platform> Shard<P> {
         let Exec::Keyspace { handler, .. } = spec.exec else {
             panic!("execute called for server command {}", spec.name);
         };
+        let logged = spec.flags & crate::commands::flags::WRITE != 0 && !self.in_scratch;
+        if logged {
+            if let Some(error) = self.log.as_ref().and_then(|l| l.error()) {
+                // As Redis: writes stop while the AOF cannot be written.
+                return Reply::error_string(format!(
+                    "MISCONF Errors writing to the AOF file: {error}"
+                ));
+            }
+        }
         let mut ctx = Ctx {
             keyspace: &mut self.keyspace,
             db_index: db,
@@ -652,6 +884,21 @@ impl<P: Platform> Shard<P> {
         };
         let mut args = Args::new(argv);
         let reply = handler(&mut ctx, &mut args).unwrap_or_else(Reply::from);
+        if logged && !reply.is_error() {
+            if let Some(log) = self.log.as_mut() {
+                let tag = owner.map(|o| (o.conn, o.serial));
+                let now_ms = now_us / 1000;
+                match persist::logged_form(spec, args.argv(), &reply) {
+                    persist::LoggedForm::Same => {
+                        log.record(self.epoch, now_ms, db, tag, args.argv());
+                    }
+                    persist::LoggedForm::Instead(argv) => {
+                        log.record(self.epoch, now_ms, db, tag, &argv);
+                    }
+                    persist::LoggedForm::Nothing => {}
+                }
+            }
+        }
         self.platform.trace(TraceEvent::Executed {
             origin,
             db,
@@ -800,8 +1047,9 @@ impl<P: Platform> Shard<P> {
                     db,
                     owner,
                     request,
+                    epoch: self.epoch,
                 };
-                self.platform.send(shard, message);
+                self.send(shard, message);
             }
         }
     }
@@ -884,7 +1132,9 @@ impl<P: Platform> Shard<P> {
         // The handler runs over the scratch keyspace exactly as it would over
         // the real one, so gathered commands need no code of their own.
         std::mem::swap(&mut self.keyspace, &mut scratch);
-        let reply = self.execute(origin, db, spec, argv);
+        self.in_scratch = true;
+        let reply = self.execute(None, origin, db, spec, argv);
+        self.in_scratch = false;
         std::mem::swap(&mut self.keyspace, &mut scratch);
         let mut requests = Vec::new();
         for (keys, versions) in keys_per_part.into_iter().zip(versions) {

@@ -116,7 +116,7 @@ impl<P: Platform> Shard<P> {
             });
             return None;
         }
-        Some(self.serve(db, request))
+        Some(self.serve(owner, db, request))
     }
 
     /// True if `request` touches keys locked by an owner other than `owner`.
@@ -151,9 +151,17 @@ impl<P: Platform> Shard<P> {
     fn deliver(&mut self, waiter: Waiter, response: Response) {
         match waiter {
             Waiter::Local(ticket) => self.completions.push_back((ticket, response)),
-            Waiter::Remote { from, ticket } => self
-                .platform
-                .send(from, Message::Response { ticket, response }),
+            Waiter::Remote { from, ticket } => {
+                let epoch = self.epoch;
+                self.send(
+                    from,
+                    Message::Response {
+                        ticket,
+                        response,
+                        epoch,
+                    },
+                );
+            }
         }
     }
 
@@ -180,19 +188,19 @@ impl<P: Platform> Shard<P> {
             if self.request_conflicts(request.owner, request.db, &request.request) {
                 self.parked.push_back(request);
             } else {
-                let response = self.serve(request.db, request.request);
+                let response = self.serve(request.owner, request.db, request.request);
                 self.deliver(request.waiter, response);
             }
         }
     }
 
     /// Carries out a request from another shard (or a local part).
-    pub(super) fn serve(&mut self, db: usize, request: Request) -> Response {
+    pub(super) fn serve(&mut self, owner: Option<TxnId>, db: usize, request: Request) -> Response {
         match request {
             Request::Execute(commands) => {
                 let replies = commands
                     .into_iter()
-                    .map(|f| self.execute(f.origin, db, f.spec, f.argv))
+                    .map(|f| self.execute(owner, f.origin, db, f.spec, f.argv))
                     .collect();
                 Response::Replies(replies)
             }
@@ -207,6 +215,7 @@ impl<P: Platform> Shard<P> {
             }
             Request::Store(entries) => {
                 let now_ms = self.clock.1 / 1000;
+                self.log_store(owner, db, &entries);
                 let database = self.keyspace.db(db);
                 for (key, entry) in entries {
                     match entry {

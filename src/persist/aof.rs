@@ -1,0 +1,263 @@
+//! One shard's append-only log: what it writes, and when it is durable.
+//!
+//! Records are RESP multibulk commands, exactly as clients send them (and
+//! as Redis's AOF holds them), so the file is inspectable with `cat`.
+//! Between records, annotation lines starting with `#` (Redis 7's AOF
+//! allows them; `#TS:` is Redis's own) carry what replay needs:
+//!
+//! | line          | meaning |
+//! |---------------|---------|
+//! | `#E:<epoch>`  | records from here on belong to this epoch (see [`super`]) |
+//! | `#T:<ms>`     | records from here on ran at this Unix time (ms): replay runs them at the same time, so expiry and relative TTLs come out the same |
+//! | `#X:<txn>`    | the next record belongs to atomic operation `<txn>` |
+//! | `#C:<txn>`    | atomic operation `<txn>` committed (written by its home shard) |
+//!
+//! `SELECT <db>` records switch the database, as in Redis's AOF.
+//!
+//! Writes are buffered during a loop iteration and handed to the disk at
+//! its end ([`ShardLog::flush`], from `Shard::before_sleep`): one `write`
+//! per iteration, and under `appendfsync always` one fsync covering every
+//! write of the iteration (group commit).
+
+use bytes::Bytes;
+
+use super::disk::Disk;
+use super::Policy;
+
+/// Identifies an atomic operation in the logs: `<home conn>.<serial>`.
+pub type TxnTag = (u64, u64);
+
+/// The log of one shard, and its durability state.
+#[derive(Debug)]
+pub struct ShardLog {
+    policy: Policy,
+    file: String,
+    /// Records not yet handed to the disk.
+    buffer: Vec<u8>,
+    /// Bytes handed to the disk but not yet fsynced; kept so a failed fsync
+    /// can be redone by rewriting them (after a failed fsync Linux may drop
+    /// the dirty pages, so retrying the fsync alone proves nothing).
+    unsynced: Vec<u8>,
+    /// Length of the file known durable.
+    synced_len: u64,
+    last_epoch: Option<u64>,
+    last_ms: Option<u64>,
+    last_db: Option<usize>,
+    /// The last disk error, until a flush succeeds (`-MISCONF`).
+    error: Option<String>,
+    /// A failed write or fsync: the file must be cut back to `synced_len`
+    /// and the unsynced bytes written again before the next fsync.
+    must_rewrite: bool,
+    /// The last failure was an fsync: only a successful fsync clears it.
+    sync_failed: bool,
+    /// Counters for INFO persistence.
+    stats: LogStats,
+}
+
+/// Counters for INFO persistence.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogStats {
+    /// Bytes the file holds (`aof_current_size`).
+    pub current_size: u64,
+    /// fsyncs done.
+    pub fsyncs: u64,
+    /// Writes or fsyncs that failed.
+    pub failures: u64,
+}
+
+impl ShardLog {
+    /// A log appending to `file` (already `len` bytes long and durable).
+    pub fn new(policy: Policy, file: String, len: u64) -> ShardLog {
+        ShardLog {
+            policy,
+            file,
+            buffer: Vec::new(),
+            unsynced: Vec::new(),
+            synced_len: len,
+            last_epoch: None,
+            last_ms: None,
+            last_db: None,
+            error: None,
+            must_rewrite: false,
+            sync_failed: false,
+            stats: LogStats {
+                current_size: len,
+                ..LogStats::default()
+            },
+        }
+    }
+
+    /// The fsync policy.
+    pub fn policy(&self) -> Policy {
+        self.policy
+    }
+
+    /// The file this log appends to.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// The last disk error, while it lasts: writes are refused meanwhile.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// Counters for INFO.
+    pub fn stats(&self) -> LogStats {
+        self.stats
+    }
+
+    /// True while bytes exist that are not yet durable (buffered, or
+    /// written but not fsynced).
+    pub fn has_undurable(&self) -> bool {
+        !self.buffer.is_empty() || !self.unsynced.is_empty() || self.must_rewrite
+    }
+
+    /// True while something is buffered for the disk.
+    pub fn has_buffered(&self) -> bool {
+        !self.buffer.is_empty()
+    }
+
+    fn annotate(&mut self, tag: &str, value: u64) {
+        self.buffer.push(b'#');
+        self.buffer.extend_from_slice(tag.as_bytes());
+        self.buffer.push(b':');
+        self.buffer
+            .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+        self.buffer.extend_from_slice(b"\r\n");
+    }
+
+    /// Appends a write command that ran at `now_ms` (Unix ms) in database
+    /// `db`, in `epoch`, as part of atomic operation `txn` if any.
+    pub fn record(
+        &mut self,
+        epoch: u64,
+        now_ms: u64,
+        db: usize,
+        txn: Option<TxnTag>,
+        argv: &[Bytes],
+    ) {
+        if self.last_epoch != Some(epoch) {
+            self.annotate("E", epoch);
+            self.last_epoch = Some(epoch);
+        }
+        if self.last_ms != Some(now_ms) {
+            self.annotate("T", now_ms);
+            self.last_ms = Some(now_ms);
+        }
+        if self.last_db != Some(db) {
+            let db_text = Bytes::from(db.to_string());
+            encode_multibulk(&mut self.buffer, &[Bytes::from_static(b"SELECT"), db_text]);
+            self.last_db = Some(db);
+        }
+        if let Some((conn, serial)) = txn {
+            self.buffer.extend_from_slice(b"#X:");
+            self.buffer
+                .extend_from_slice(itoa::Buffer::new().format(conn).as_bytes());
+            self.buffer.push(b'.');
+            self.buffer
+                .extend_from_slice(itoa::Buffer::new().format(serial).as_bytes());
+            self.buffer.extend_from_slice(b"\r\n");
+        }
+        encode_multibulk(&mut self.buffer, argv);
+    }
+
+    /// Records that atomic operation `txn`, whose home is this shard,
+    /// committed: its records on every shard are to be replayed.
+    pub fn commit(&mut self, epoch: u64, txn: TxnTag) {
+        if self.last_epoch != Some(epoch) {
+            self.annotate("E", epoch);
+            self.last_epoch = Some(epoch);
+        }
+        self.buffer.extend_from_slice(b"#C:");
+        self.buffer
+            .extend_from_slice(itoa::Buffer::new().format(txn.0).as_bytes());
+        self.buffer.push(b'.');
+        self.buffer
+            .extend_from_slice(itoa::Buffer::new().format(txn.1).as_bytes());
+        self.buffer.extend_from_slice(b"\r\n");
+    }
+
+    /// Notes that the shard entered `epoch` even if it writes nothing (the
+    /// periodic fsync of `everysec`/`no` does this so an idle shard does
+    /// not hold the recovery cut back).
+    pub fn mark_epoch(&mut self, epoch: u64) {
+        if self.last_epoch != Some(epoch) {
+            self.annotate("E", epoch);
+            self.last_epoch = Some(epoch);
+        }
+    }
+
+    /// Hands buffered records to the disk, and fsyncs when `sync` is true.
+    /// On failure keeps everything for the next attempt and records the
+    /// error. Returns true when nothing undurable is left (or, without
+    /// `sync`, when the write itself succeeded).
+    pub fn flush(&mut self, disk: &mut dyn Disk, sync: bool) -> bool {
+        match self.try_flush(disk, sync) {
+            Ok(()) if self.sync_failed && !sync => true,
+            Ok(()) => {
+                self.sync_failed = false;
+                if self.error.take().is_some() {
+                    tracing::warn!(file = %self.file, "AOF writes succeed again");
+                }
+                true
+            }
+            Err(error) => {
+                self.stats.failures += 1;
+                if self.error.is_none() {
+                    tracing::warn!(file = %self.file, %error, "AOF write failed; refusing writes until it succeeds");
+                }
+                self.error = Some(error.to_string());
+                false
+            }
+        }
+    }
+
+    fn try_flush(&mut self, disk: &mut dyn Disk, sync: bool) -> std::io::Result<()> {
+        if self.must_rewrite {
+            disk.truncate(&self.file, self.synced_len)?;
+            disk.append(&self.file, &self.unsynced)?;
+            self.must_rewrite = false;
+        }
+        if !self.buffer.is_empty() {
+            if let Err(error) = disk.append(&self.file, &self.buffer) {
+                // A partial write may have reached the file: cut it back.
+                self.must_rewrite = true;
+                return Err(error);
+            }
+            self.stats.current_size += self.buffer.len() as u64;
+            self.unsynced.append(&mut self.buffer);
+        }
+        if sync && !self.unsynced.is_empty() {
+            if let Err(error) = disk.sync(&self.file) {
+                self.must_rewrite = true;
+                self.sync_failed = true;
+                return Err(error);
+            }
+            self.stats.fsyncs += 1;
+            self.synced_len += self.unsynced.len() as u64;
+            self.unsynced.clear();
+        }
+        if self.policy == Policy::No {
+            // Never fsynced: once written, the bytes are the OS's to keep.
+            self.synced_len += self.unsynced.len() as u64;
+            self.unsynced.clear();
+        }
+        Ok(())
+    }
+}
+
+/// Encodes `argv` as a RESP multibulk (`*N\r\n$len\r\narg\r\n...`).
+pub fn encode_multibulk(out: &mut Vec<u8>, argv: &[Bytes]) {
+    let mut number = itoa::Buffer::new();
+    out.push(b'*');
+    out.extend_from_slice(number.format(argv.len()).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for arg in argv {
+        out.push(b'$');
+        out.extend_from_slice(number.format(arg.len()).as_bytes());
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(arg);
+        out.extend_from_slice(b"\r\n");
+    }
+}
