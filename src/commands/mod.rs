@@ -309,6 +309,15 @@ pub enum ServerCommand {
     Discard,
     Watch,
     Unwatch,
+    BgRewriteAof,
+}
+
+impl ServerCommand {
+    /// True for commands that act on every shard at one consistent point:
+    /// they run as an atomic operation holding every shard whole.
+    pub fn locks_every_shard(self) -> bool {
+        matches!(self, ServerCommand::BgRewriteAof)
+    }
 }
 
 /// How a command executes.

@@ -118,6 +118,12 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Returns detailed information about all commands.",
         "O(N) where N is the total number of Redis commands",
     ),
+    CommandSpec::server("bgrewriteaof", 1, ADMIN | NOSCRIPT, ServerCommand::BgRewriteAof).doc(
+        "server",
+        "1.0.0",
+        "Asynchronously rewrites the append-only file to disk.",
+        "O(1)",
+    ),
     CommandSpec::server("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI, ServerCommand::Shutdown)
         .doc("server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)"),
 ];

@@ -32,6 +32,8 @@ pub type TxnTag = (u64, u64);
 pub struct ShardLog {
     policy: Policy,
     file: String,
+    /// The base the increment follows, as the manifest names it.
+    base: Option<String>,
     /// Records not yet handed to the disk.
     buffer: Vec<u8>,
     /// Bytes handed to the disk but not yet fsynced; kept so a failed fsync
@@ -71,6 +73,7 @@ impl ShardLog {
         ShardLog {
             policy,
             file,
+            base: None,
             buffer: Vec::new(),
             unsynced: Vec::new(),
             synced_len: len,
@@ -97,6 +100,16 @@ impl ShardLog {
         &self.file
     }
 
+    /// The base file the increment follows, if any.
+    pub fn base(&self) -> Option<&str> {
+        self.base.as_deref()
+    }
+
+    /// Notes the base file the increment follows.
+    pub fn set_base(&mut self, base: Option<String>) {
+        self.base = base;
+    }
+
     /// The last disk error, while it lasts: writes are refused meanwhile.
     pub fn error(&self) -> Option<&str> {
         self.error.as_deref()
@@ -111,6 +124,11 @@ impl ShardLog {
     /// written but not fsynced).
     pub fn has_undurable(&self) -> bool {
         !self.buffer.is_empty() || !self.unsynced.is_empty() || self.must_rewrite
+    }
+
+    /// Bytes buffered, not yet handed to the disk.
+    pub fn buffered_len(&self) -> usize {
+        self.buffer.len()
     }
 
     /// True while something is buffered for the disk.

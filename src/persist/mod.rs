@@ -285,16 +285,7 @@ pub fn open(
     unix_ms: u64,
     seed_source: &mut dyn RngCore,
 ) -> Result<Opened, String> {
-    let old = match disk
-        .read(MANIFEST)
-        .map_err(|e| format!("cannot read {MANIFEST}: {e}"))?
-    {
-        Some(bytes) => {
-            let text = String::from_utf8(bytes).map_err(|_| format!("{MANIFEST} is not text"))?;
-            Some(Manifest::decode(&text).map_err(|e| format!("{MANIFEST}: {e}"))?)
-        }
-        None => None,
-    };
+    let old = read_manifest(disk)?;
     let (keyspaces, report, generation) = match &old {
         Some(manifest) => {
             if manifest.shards.len() != shard_count {
@@ -316,36 +307,100 @@ pub fn open(
             1,
         ),
     };
-    let io = |e: std::io::Error| format!("cannot write the AOF: {e}");
     let mut shards = Vec::with_capacity(shard_count);
     let mut logs = Vec::with_capacity(shard_count);
     for (index, keyspace) in keyspaces.iter().enumerate() {
-        let base = format!("shard-{index}.{generation}.base.aof");
-        let incr = format!("shard-{index}.{generation}.incr.aof");
-        let mut bytes = Vec::new();
-        write_base(keyspace, unix_ms, &mut bytes);
-        disk.remove(&base).map_err(io)?;
-        disk.append(&base, &bytes).map_err(io)?;
-        disk.sync(&base).map_err(io)?;
-        let mut first = Vec::new();
-        first.extend_from_slice(format!("#E:{}\r\n", wall_epoch(unix_ms)).as_bytes());
-        disk.remove(&incr).map_err(io)?;
-        disk.append(&incr, &first).map_err(io)?;
-        disk.sync(&incr).map_err(io)?;
-        logs.push(aof::ShardLog::new(policy, incr.clone(), first.len() as u64));
-        shards.push(ShardFiles {
-            base: Some(base),
-            incr,
-        });
+        let (log, files) = start_generation(
+            disk,
+            index,
+            generation,
+            policy,
+            keyspace,
+            unix_ms,
+            wall_epoch(unix_ms),
+        )
+        .map_err(|e| format!("cannot write the AOF: {e}"))?;
+        logs.push(log);
+        shards.push(files);
     }
     let manifest = Manifest {
         generation,
         policy,
         shards,
     };
-    disk::replace(disk, MANIFEST, manifest.encode().as_bytes()).map_err(io)?;
-    // Files of earlier generations are garbage now; a failure to remove
-    // one only costs space.
+    switch_manifest(disk, &manifest).map_err(|e| format!("cannot write the AOF: {e}"))?;
+    Ok(Opened {
+        keyspaces,
+        logs,
+        report,
+    })
+}
+
+/// The manifest, if the directory has one.
+///
+/// # Errors
+/// A message when it cannot be read or parsed.
+pub fn read_manifest(disk: &mut dyn disk::Disk) -> Result<Option<Manifest>, String> {
+    match disk
+        .read(MANIFEST)
+        .map_err(|e| format!("cannot read {MANIFEST}: {e}"))?
+    {
+        Some(bytes) => {
+            let text = String::from_utf8(bytes).map_err(|_| format!("{MANIFEST} is not text"))?;
+            Ok(Some(
+                Manifest::decode(&text).map_err(|e| format!("{MANIFEST}: {e}"))?,
+            ))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Starts generation `generation` of shard `index`: writes `keyspace` as
+/// the new base (durably), creates the new increment beginning with an
+/// `#E:` note of `epoch`, and returns the log appending to it. The files
+/// count only once a manifest names them ([`switch_manifest`]).
+///
+/// # Errors
+/// The disk's error.
+pub fn start_generation(
+    disk: &mut dyn disk::Disk,
+    index: usize,
+    generation: u64,
+    policy: Policy,
+    keyspace: &Keyspace,
+    unix_ms: u64,
+    epoch: u64,
+) -> std::io::Result<(aof::ShardLog, ShardFiles)> {
+    let base = format!("shard-{index}.{generation}.base.aof");
+    let incr = format!("shard-{index}.{generation}.incr.aof");
+    let mut bytes = Vec::new();
+    write_base(keyspace, unix_ms, &mut bytes);
+    disk.remove(&base)?;
+    disk.append(&base, &bytes)?;
+    disk.sync(&base)?;
+    let first = format!("#E:{epoch}\r\n");
+    disk.remove(&incr)?;
+    disk.append(&incr, first.as_bytes())?;
+    disk.sync(&incr)?;
+    let mut log = aof::ShardLog::new(policy, incr.clone(), first.len() as u64);
+    log.set_base(Some(base.clone()));
+    Ok((
+        log,
+        ShardFiles {
+            base: Some(base),
+            incr,
+        },
+    ))
+}
+
+/// Makes `manifest` the data set's manifest (atomically), then removes the
+/// shard files it no longer names (a failure to remove one only costs
+/// space).
+///
+/// # Errors
+/// The disk's error writing the manifest.
+pub fn switch_manifest(disk: &mut dyn disk::Disk, manifest: &Manifest) -> std::io::Result<()> {
+    disk::replace(disk, MANIFEST, manifest.encode().as_bytes())?;
     if let Ok(names) = disk.list() {
         let keep: Vec<&str> = manifest
             .shards
@@ -358,11 +413,7 @@ pub fn open(
             }
         }
     }
-    Ok(Opened {
-        keyspaces,
-        logs,
-        report,
-    })
+    Ok(())
 }
 
 /// A shard's keyspace as base-file commands: a `#T:` line, then per

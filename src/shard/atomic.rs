@@ -198,6 +198,12 @@ fn lock_plan<P: Platform>(
             | Plan::Split(spec, _)
             | Plan::Gather(spec) => spec,
             Plan::AllShards(spec, _) => spec,
+            Plan::Server(command) if command.locks_every_shard() => {
+                for index in 0..shard.slots.shard_count() {
+                    sets.entry(index).or_default().whole = true;
+                }
+                continue;
+            }
             _ => continue,
         };
         let set = command_lock_set(spec, &item.argv, db);

@@ -114,6 +114,8 @@ pub(crate) enum ServerThen {
     ClientList,
     /// Reply `+OK` once every shard is done (CONFIG SET, RESETSTAT).
     AllOk,
+    /// BGREWRITEAOF: every shard rotated; write the manifest.
+    AofRewritten { generation: u64 },
 }
 
 /// A connection's outstanding cross-shard work. While it exists, no later

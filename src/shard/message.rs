@@ -53,6 +53,13 @@ pub struct Forwarded {
 /// Work requested of another shard.
 #[derive(Debug)]
 pub enum Request {
+    /// Start AOF generation `generation` (BGREWRITEAOF): make the current
+    /// increment durable, write this shard's state as the new base, and
+    /// append to a new increment from now on.
+    AofRotate {
+        /// The new generation's number.
+        generation: u64,
+    },
     /// Run these commands, in order, in database `db`; answered by
     /// [`Response::Replies`] with one reply per command.
     Execute(Vec<Forwarded>),
@@ -84,6 +91,14 @@ pub enum Request {
 /// The answer to a [`Request`].
 #[derive(Debug)]
 pub enum Response {
+    /// What [`Request::AofRotate`] did: the shard's files now, and the
+    /// error if it could not switch.
+    Rotated {
+        /// The base and increment the shard now writes.
+        files: crate::persist::ShardFiles,
+        /// Why it kept its old files, if it did.
+        error: Option<String>,
+    },
     /// One reply per executed command.
     Replies(Vec<Reply>),
     /// One entry per fetched key (`None` if absent).
@@ -175,6 +190,14 @@ pub struct ShardStats {
     pub expired_keys: u64,
     /// Approximate bytes held by keys and values.
     pub used_memory: u64,
+    /// Bytes in the shard's current AOF increment.
+    pub aof_current_size: u64,
+    /// Bytes buffered for the AOF, not yet written.
+    pub aof_buffer_length: u64,
+    /// Shards whose last AOF write or fsync failed.
+    pub aof_write_errors: u64,
+    /// BGREWRITEAOFs coordinated by the shard.
+    pub aof_rewrites: u64,
 }
 
 impl ShardStats {
@@ -199,5 +222,9 @@ impl ShardStats {
         self.keyspace_misses += other.keyspace_misses;
         self.expired_keys += other.expired_keys;
         self.used_memory += other.used_memory;
+        self.aof_current_size += other.aof_current_size;
+        self.aof_buffer_length += other.aof_buffer_length;
+        self.aof_write_errors += other.aof_write_errors;
+        self.aof_rewrites += other.aof_rewrites;
     }
 }

@@ -156,6 +156,8 @@ pub struct Shard<P: Platform> {
     /// Output was withheld while the log failed: offer every connection
     /// again once it is durable.
     withheld: bool,
+    /// BGREWRITEAOFs this shard coordinated (INFO `aof_rewrites`).
+    pub(crate) aof_rewrites: u64,
 }
 
 impl<P: Platform> Shard<P> {
@@ -204,6 +206,7 @@ impl<P: Platform> Shard<P> {
             in_scratch: false,
             next_sync_us: started_us,
             withheld: false,
+            aof_rewrites: 0,
         }
     }
 
@@ -285,10 +288,66 @@ impl<P: Platform> Shard<P> {
     /// the log holds, whatever the policy, as Redis does on shutdown.
     pub fn before_shutdown(&mut self) {
         self.before_sleep();
+        // Past every epoch this shard wrote in: with every shard doing the
+        // same, recovery's cut keeps everything written before the stop.
+        let epoch = self.epoch + 1;
         if let (Some(log), Some(disk)) = (self.log.as_mut(), self.platform.disk()) {
+            log.mark_epoch(epoch);
             if !log.flush(disk, true) {
                 tracing::warn!("the AOF could not be fsynced at shutdown");
             }
+        }
+    }
+
+    /// BGREWRITEAOF's part on this shard (it holds the shard whole): makes
+    /// the current increment durable, then writes the keyspace as the base
+    /// of `generation` and appends to its new increment from now on.
+    pub(crate) fn rotate_aof(&mut self, generation: u64) -> Response {
+        let (epoch, unix_ms) = (self.epoch, self.clock.1 / 1000);
+        let (Some(log), Some(disk)) = (self.log.as_mut(), self.platform.disk()) else {
+            return Response::Rotated {
+                files: persist::ShardFiles {
+                    base: None,
+                    incr: String::new(),
+                },
+                error: Some("appendonly is off".to_string()),
+            };
+        };
+        let current = persist::ShardFiles {
+            base: log.base().map(str::to_string),
+            incr: log.file().to_string(),
+        };
+        log.mark_epoch(epoch);
+        if !log.flush(disk, true) {
+            let error = log
+                .error()
+                .unwrap_or("the AOF could not be written")
+                .to_string();
+            return Response::Rotated {
+                files: current,
+                error: Some(error),
+            };
+        }
+        // Records from now on carry a later epoch than anything before the
+        // rotation, on any shard (the request carried the owner's epoch).
+        self.epoch += 1;
+        match persist::start_generation(
+            disk,
+            self.index,
+            generation,
+            log.policy(),
+            &self.keyspace,
+            unix_ms,
+            self.epoch,
+        ) {
+            Ok((new_log, files)) => {
+                self.log = Some(new_log);
+                Response::Rotated { files, error: None }
+            }
+            Err(error) => Response::Rotated {
+                files: current,
+                error: Some(error.to_string()),
+            },
         }
     }
 
@@ -784,10 +843,11 @@ impl<P: Platform> Shard<P> {
             return;
         };
         let in_atomic = connection.atomic.is_some();
-        let multi_shard = matches!(
-            item.plan,
-            Plan::Split(..) | Plan::Gather(_) | Plan::AllShards(..)
-        );
+        let multi_shard = match item.plan {
+            Plan::Split(..) | Plan::Gather(_) | Plan::AllShards(..) => true,
+            Plan::Server(command) => command.locks_every_shard(),
+            _ => false,
+        };
         if multi_shard && !in_atomic {
             atomic::begin_command(self, conn, item);
             return;
@@ -1208,6 +1268,10 @@ impl<P: Platform> Shard<P> {
             keyspace_misses: db_stats.clone().map(|s| s.keyspace_misses).sum(),
             expired_keys: db_stats.map(|s| s.expired_keys).sum(),
             used_memory: dbs.iter().map(|db| db.heap_bytes() as u64).sum(),
+            aof_current_size: self.log.as_ref().map_or(0, |l| l.stats().current_size),
+            aof_buffer_length: self.log.as_ref().map_or(0, |l| l.buffered_len() as u64),
+            aof_write_errors: u64::from(self.log.as_ref().is_some_and(|l| l.error().is_some())),
+            aof_rewrites: self.aof_rewrites,
         }
     }
 }

@@ -228,6 +228,7 @@ impl<P: Platform> Shard<P> {
                 Response::Done
             }
             Request::Stats => Response::Stats(self.stats()),
+            Request::AofRotate { generation } => self.rotate_aof(generation),
             Request::ClientList => Response::Text(server::client_list(self)),
             Request::ConfigSet(pairs) => {
                 for (name, value) in pairs {

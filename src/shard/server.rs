@@ -63,6 +63,10 @@ pub(super) fn run<P: Platform>(
             None => return,
         },
         ServerCommand::Command => command_command(shard, &argv),
+        ServerCommand::BgRewriteAof => match bgrewriteaof(shard, conn) {
+            Some(reply) => reply,
+            None => return,
+        },
         ServerCommand::Shutdown => {
             tracing::info!("SHUTDOWN requested by client {conn}");
             shard.platform.request_shutdown();
@@ -117,8 +121,78 @@ pub(super) fn finish<P: Platform>(
             Reply::Bulk(Bytes::from(text))
         }
         ServerThen::AllOk => Reply::ok(),
+        ServerThen::AofRewritten { generation } => aof_rewritten(shard, generation, parts),
     };
     shard.write(conn, &reply);
+}
+
+/// `BGREWRITEAOF` — runs holding every shard whole (see
+/// [`ServerCommand::locks_every_shard`]), so every shard's new base is the
+/// state at one serial point and no write lands between the rotations and
+/// the manifest switch. Each shard writes its own base in parallel.
+fn bgrewriteaof<P: Platform>(shard: &mut Shard<P>, conn: ConnId) -> Option<Reply> {
+    let Some(disk) = shard.platform.disk() else {
+        return Some(Reply::error(
+            "ERR Background AOF rewrite needs appendonly yes in corekv",
+        ));
+    };
+    let generation = match crate::persist::read_manifest(disk) {
+        Ok(Some(manifest)) => manifest.generation + 1,
+        Ok(None) => 1,
+        Err(error) => return Some(Reply::error_string(format!("ERR {error}"))),
+    };
+    let requests = all_shards(shard.slots.shard_count(), || Request::AofRotate {
+        generation,
+    });
+    shard.start_wait(
+        conn,
+        requests,
+        Then::Server(ServerThen::AofRewritten { generation }),
+    );
+    None
+}
+
+/// Every shard rotated (or kept its files): the manifest now names what
+/// each shard writes, atomically, and the old generation's files go.
+fn aof_rewritten<P: Platform>(
+    shard: &mut Shard<P>,
+    generation: u64,
+    parts: Vec<Response>,
+) -> Reply {
+    let mut files = Vec::with_capacity(parts.len());
+    let mut failure = None;
+    for part in parts {
+        let Response::Rotated {
+            files: shard_files,
+            error,
+        } = part
+        else {
+            panic!("AOF rotation answered with {part:?}")
+        };
+        if let Some(error) = error {
+            failure.get_or_insert(error);
+        }
+        files.push(shard_files);
+    }
+    let Some(policy) = shard.aof_policy() else {
+        return Reply::error("ERR appendonly was turned off");
+    };
+    let manifest = crate::persist::Manifest {
+        generation,
+        policy,
+        shards: files,
+    };
+    let Some(disk) = shard.platform.disk() else {
+        return Reply::error("ERR appendonly was turned off");
+    };
+    if let Err(error) = crate::persist::switch_manifest(disk, &manifest) {
+        return Reply::error_string(format!("ERR Background AOF rewrite failed: {error}"));
+    }
+    shard.aof_rewrites += 1;
+    match failure {
+        None => Reply::simple("Background append only file rewriting started"),
+        Some(error) => Reply::error_string(format!("ERR Background AOF rewrite failed: {error}")),
+    }
 }
 
 fn all_shards(shard_count: usize, request: impl Fn() -> Request) -> Vec<(usize, Request)> {
@@ -439,13 +513,41 @@ fn info_section<P: Platform>(shard: &mut Shard<P>, section: &str, total: &ShardS
             ("maxmemory_policy".into(), "noeviction".into()),
             ("mem_allocator".into(), "libc".into()),
         ],
-        "persistence" => vec![
-            ("loading".into(), "0".into()),
-            ("rdb_changes_since_last_save".into(), "0".into()),
-            ("rdb_bgsave_in_progress".into(), "0".into()),
-            ("aof_enabled".into(), "0".into()),
-            ("aof_rewrite_in_progress".into(), "0".into()),
-        ],
+        "persistence" => {
+            let enabled = shard.aof_policy().is_some();
+            let status = |failed: bool| if failed { "err" } else { "ok" };
+            let mut fields: Vec<(String, String)> = vec![
+                ("loading".into(), "0".into()),
+                ("async_loading".into(), "0".into()),
+                ("rdb_changes_since_last_save".into(), "0".into()),
+                ("rdb_bgsave_in_progress".into(), "0".into()),
+                ("rdb_last_bgsave_status".into(), "ok".into()),
+                ("aof_enabled".into(), u8::from(enabled).to_string()),
+                ("aof_rewrite_in_progress".into(), "0".into()),
+                ("aof_rewrite_scheduled".into(), "0".into()),
+                ("aof_rewrites".into(), total.aof_rewrites.to_string()),
+                ("aof_last_bgrewrite_status".into(), "ok".into()),
+                (
+                    "aof_last_write_status".into(),
+                    status(total.aof_write_errors > 0).into(),
+                ),
+            ];
+            if enabled {
+                fields.extend([
+                    (
+                        "aof_current_size".into(),
+                        total.aof_current_size.to_string(),
+                    ),
+                    (
+                        "aof_buffer_length".into(),
+                        total.aof_buffer_length.to_string(),
+                    ),
+                    ("aof_pending_bio_fsync".into(), "0".into()),
+                    ("aof_delayed_fsync".into(), "0".into()),
+                ]);
+            }
+            fields
+        }
         "stats" => vec![
             (
                 "total_connections_received".into(),
