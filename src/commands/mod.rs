@@ -310,13 +310,19 @@ pub enum ServerCommand {
     Watch,
     Unwatch,
     BgRewriteAof,
+    Save,
+    BgSave,
+    LastSave,
 }
 
 impl ServerCommand {
     /// True for commands that act on every shard at one consistent point:
     /// they run as an atomic operation holding every shard whole.
     pub fn locks_every_shard(self) -> bool {
-        matches!(self, ServerCommand::BgRewriteAof)
+        matches!(
+            self,
+            ServerCommand::BgRewriteAof | ServerCommand::Save | ServerCommand::BgSave
+        )
     }
 }
 

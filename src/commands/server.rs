@@ -124,6 +124,24 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Asynchronously rewrites the append-only file to disk.",
         "O(1)",
     ),
+    CommandSpec::server("save", 1, ADMIN | NOSCRIPT | NO_MULTI, ServerCommand::Save).doc(
+        "server",
+        "1.0.0",
+        "Synchronously saves the database(s) to disk.",
+        "O(N) where N is the total number of keys in all databases",
+    ),
+    CommandSpec::server("bgsave", -1, ADMIN | NOSCRIPT, ServerCommand::BgSave).doc(
+        "server",
+        "1.0.0",
+        "Asynchronously saves the database(s) to disk.",
+        "O(1)",
+    ),
+    CommandSpec::server("lastsave", 1, FAST | STALE | LOADING, ServerCommand::LastSave).doc(
+        "server",
+        "1.0.0",
+        "Returns the Unix timestamp of the last successful save to disk.",
+        "O(1)",
+    ),
     CommandSpec::server("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI, ServerCommand::Shutdown)
         .doc("server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)"),
 ];

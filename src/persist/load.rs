@@ -179,6 +179,40 @@ pub struct RecoveryReport {
     pub errors: u64,
 }
 
+/// How recovery treats what a correct recovery must not replay. Both off
+/// (the default) in production: they exist to plant bugs the simulator's
+/// durability checker must catch (`shard::Faults::recover_partial_txn`,
+/// `shard::Faults::skip_torn_trim`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecoveryOptions {
+    /// Replay records of atomic operations that never committed.
+    pub replay_uncommitted: bool,
+    /// Replay a torn last record of an increment as far as it goes (its
+    /// complete arguments, and the torn one's bytes) instead of trimming it.
+    pub replay_torn_tail: bool,
+}
+
+/// The torn command starting at `offset` of `bytes`, as far as it goes
+/// (planted bug `RecoveryOptions::replay_torn_tail`).
+fn torn_command(bytes: &Bytes, offset: usize) -> Option<Vec<Bytes>> {
+    let (text, mut next) = line(bytes, offset).ok().flatten()?;
+    if text.first() != Some(&b'*') {
+        return None;
+    }
+    let count = number(&text[1..]).ok()?;
+    let mut argv = Vec::new();
+    while (argv.len() as u64) < count && next < bytes.len() {
+        let Some((text, start)) = line(bytes, next).ok().flatten() else {
+            break;
+        };
+        let len = usize::try_from(number(text.get(1..)?).ok()?).ok()?;
+        let end = start.saturating_add(len).min(bytes.len());
+        argv.push(bytes.slice(start..end));
+        next = end + 2;
+    }
+    (!argv.is_empty()).then_some(argv)
+}
+
 /// A shard's files, parsed.
 struct ShardFiles {
     base: Option<(String, ParsedLog)>,
@@ -214,6 +248,26 @@ pub fn recover(
     databases: usize,
     seed_source: &mut dyn RngCore,
 ) -> Result<(Vec<Keyspace>, RecoveryReport), String> {
+    recover_with(
+        disk,
+        manifest,
+        databases,
+        seed_source,
+        &RecoveryOptions::default(),
+    )
+}
+
+/// [`recover`], with `options` (the default ones are [`recover`]'s).
+///
+/// # Errors
+/// As [`recover`].
+pub fn recover_with(
+    disk: &mut dyn Disk,
+    manifest: &Manifest,
+    databases: usize,
+    seed_source: &mut dyn RngCore,
+    options: &RecoveryOptions,
+) -> Result<(Vec<Keyspace>, RecoveryReport), String> {
     let mut report = RecoveryReport::default();
     let mut files = Vec::with_capacity(manifest.shards.len());
     for shard in &manifest.shards {
@@ -221,8 +275,14 @@ pub fn recover(
             Some(name) => Some((name.clone(), load_file(disk, name)?)),
             None => None,
         };
-        let incr = load_file(disk, &shard.incr)?;
-        let total = disk.read(&shard.incr).ok().flatten().map_or(0, |b| b.len());
+        let mut incr = load_file(disk, &shard.incr)?;
+        let content = Bytes::from(disk.read(&shard.incr).ok().flatten().unwrap_or_default());
+        let total = content.len();
+        if options.replay_torn_tail && incr.valid_len < total {
+            if let Some(argv) = torn_command(&content, incr.valid_len) {
+                incr.items.push((incr.valid_len, Item::Command(argv)));
+            }
+        }
         if incr.valid_len < total {
             let dropped = (total - incr.valid_len) as u64;
             tracing::warn!(
@@ -275,6 +335,7 @@ pub fn recover(
             db: 0,
             now_ms: 0,
             report: &mut report,
+            replay_uncommitted: options.replay_uncommitted,
         };
         if let Some((name, base)) = &shard.base {
             replay.items(name, &base.items, u64::MAX, &committed)?;
@@ -308,6 +369,8 @@ struct Replay<'a> {
     db: usize,
     now_ms: u64,
     report: &'a mut RecoveryReport,
+    /// Planted bug (`RecoveryOptions::replay_uncommitted`).
+    replay_uncommitted: bool,
 }
 
 impl Replay<'_> {
@@ -333,7 +396,7 @@ impl Replay<'_> {
                         self.report.after_cut += 1;
                         continue;
                     }
-                    if tag.is_some_and(|t| !committed.contains(&t)) {
+                    if tag.is_some_and(|t| !committed.contains(&t)) && !self.replay_uncommitted {
                         self.report.uncommitted += 1;
                         continue;
                     }

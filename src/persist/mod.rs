@@ -285,6 +285,31 @@ pub fn open(
     unix_ms: u64,
     seed_source: &mut dyn RngCore,
 ) -> Result<Opened, String> {
+    open_with(
+        disk,
+        policy,
+        shard_count,
+        databases,
+        unix_ms,
+        seed_source,
+        &load::RecoveryOptions::default(),
+    )
+}
+
+/// [`open`], recovering with `options` (the default ones are [`open`]'s;
+/// others plant bugs for the simulator).
+///
+/// # Errors
+/// As [`open`].
+pub fn open_with(
+    disk: &mut dyn disk::Disk,
+    policy: Policy,
+    shard_count: usize,
+    databases: usize,
+    unix_ms: u64,
+    seed_source: &mut dyn RngCore,
+    options: &load::RecoveryOptions,
+) -> Result<Opened, String> {
     let old = read_manifest(disk)?;
     let (keyspaces, report, generation) = match &old {
         Some(manifest) => {
@@ -296,7 +321,8 @@ pub fn open(
                     manifest.shards.len()
                 ));
             }
-            let (keyspaces, report) = load::recover(disk, manifest, databases, seed_source)?;
+            let (keyspaces, report) =
+                load::recover_with(disk, manifest, databases, seed_source, options)?;
             (keyspaces, report, manifest.generation + 1)
         }
         None => (
@@ -334,6 +360,125 @@ pub fn open(
         logs,
         report,
     })
+}
+
+/// The snapshot manifest's file name, in `dir`.
+pub const SNAPSHOT_MANIFEST: &str = "dump.manifest";
+
+/// Shard `index`'s snapshot file, in `dir` (format: [`snapshot`]).
+pub fn snapshot_file(index: usize) -> String {
+    format!("dump-{index}.ckv")
+}
+
+/// Which snapshot files make up the last SAVE/BGSAVE (one per shard,
+/// written at one serial point).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotManifest {
+    /// When the snapshot was taken (Unix ms).
+    pub created_ms: u64,
+    /// Per shard, in shard order.
+    pub files: Vec<String>,
+}
+
+impl SnapshotManifest {
+    /// The manifest as text.
+    pub fn encode(&self) -> String {
+        let mut text = String::from("# corekv snapshot manifest: written by corekv, do not edit\n");
+        text.push_str("version 1\n");
+        text.push_str(&format!("created_ms {}\n", self.created_ms));
+        text.push_str(&format!("shards {}\n", self.files.len()));
+        for (index, file) in self.files.iter().enumerate() {
+            text.push_str(&format!("shard {index} {file}\n"));
+        }
+        text
+    }
+
+    /// Parses a snapshot manifest.
+    ///
+    /// # Errors
+    /// A message naming the bad line.
+    pub fn decode(text: &str) -> Result<SnapshotManifest, String> {
+        let mut created_ms = None;
+        let mut count = None;
+        let mut files = Vec::new();
+        for (number, line) in text.lines().enumerate() {
+            let bad = || format!("bad snapshot manifest line {}: {line:?}", number + 1);
+            match line.split_whitespace().collect::<Vec<_>>().as_slice() {
+                [] => {}
+                [first, ..] if first.starts_with('#') => {}
+                ["version", "1"] => {}
+                ["created_ms", ms] => created_ms = Some(ms.parse::<u64>().map_err(|_| bad())?),
+                ["shards", n] => {
+                    let n = n.parse::<usize>().map_err(|_| bad())?;
+                    if n == 0 || n > crate::limits::SHARDS_MAX {
+                        return Err(bad());
+                    }
+                    count = Some(n);
+                }
+                ["shard", index, file] => {
+                    if index.parse::<usize>().ok() != Some(files.len())
+                        || file.contains('/')
+                        || file.is_empty()
+                    {
+                        return Err(bad());
+                    }
+                    files.push((*file).to_string());
+                }
+                _ => return Err(bad()),
+            }
+        }
+        match (created_ms, count) {
+            (Some(created_ms), Some(count)) if count == files.len() => {
+                Ok(SnapshotManifest { created_ms, files })
+            }
+            _ => Err("incomplete snapshot manifest".to_string()),
+        }
+    }
+}
+
+/// Loads the last SAVE/BGSAVE from `disk` (the `dir`), if there is one:
+/// each shard's keyspace. Used at start when `appendonly no`, as Redis
+/// loads its RDB file.
+///
+/// # Errors
+/// A message naming the file and the problem (corrupt, checksum, written
+/// by a different number of shards).
+pub fn load_snapshots(
+    disk: &mut dyn disk::Disk,
+    shard_count: usize,
+    databases: usize,
+    rng: &mut dyn RngCore,
+) -> Result<Option<Vec<Keyspace>>, String> {
+    let Some(bytes) = disk
+        .read(SNAPSHOT_MANIFEST)
+        .map_err(|e| format!("cannot read {SNAPSHOT_MANIFEST}: {e}"))?
+    else {
+        return Ok(None);
+    };
+    let text = String::from_utf8(bytes).map_err(|_| format!("{SNAPSHOT_MANIFEST} is not text"))?;
+    let manifest = SnapshotManifest::decode(&text)?;
+    if manifest.files.len() != shard_count {
+        return Err(format!(
+            "the snapshot was written by {} shards but the server runs {shard_count}: \
+             start it with --threads {}",
+            manifest.files.len(),
+            manifest.files.len()
+        ));
+    }
+    let mut keyspaces = Vec::with_capacity(shard_count);
+    for file in &manifest.files {
+        let bytes = disk
+            .read(file)
+            .map_err(|e| format!("cannot read {file}: {e}"))?
+            .ok_or_else(|| format!("{file} is missing"))?;
+        let mut keyspace = Keyspace::new(databases, rng);
+        snapshot::load(&bytes, databases, rng, |db, key, entry| {
+            keyspace.db(db).insert_entry(key, entry);
+        })
+        .map_err(|e| format!("{file}: {e}"))?;
+        keyspaces.push(keyspace);
+    }
+    Ok(Some(keyspaces))
 }
 
 /// The manifest, if the directory has one.

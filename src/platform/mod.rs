@@ -44,6 +44,12 @@ pub trait Platform {
         None
     }
 
+    /// The working directory (`dir`), where SAVE and BGSAVE write
+    /// snapshots; `None` where snapshots are not supported.
+    fn snapshot_disk(&mut self) -> Option<&mut dyn crate::persist::disk::Disk> {
+        None
+    }
+
     /// Resident set size of the process in bytes, if known (INFO memory).
     fn rss_bytes(&mut self) -> Option<u64> {
         None

@@ -123,6 +123,8 @@ pub struct ProductionPlatform {
     connected: Arc<std::sync::atomic::AtomicUsize>,
     /// The AOF directory, with `appendonly yes`.
     disk: Option<FsDisk>,
+    /// The working directory (`dir`): snapshots.
+    snapshot_disk: FsDisk,
 }
 
 impl ProductionPlatform {
@@ -175,6 +177,10 @@ impl Platform for ProductionPlatform {
         self.disk
             .as_mut()
             .map(|d| d as &mut dyn crate::persist::disk::Disk)
+    }
+
+    fn snapshot_disk(&mut self) -> Option<&mut dyn crate::persist::disk::Disk> {
+        Some(&mut self.snapshot_disk)
     }
 
     fn rss_bytes(&mut self) -> Option<u64> {
@@ -296,6 +302,28 @@ fn open_persistence(config: &Config) -> io::Result<Option<crate::persist::Opened
     Ok(Some(opened))
 }
 
+/// With `appendonly no`: the last SAVE/BGSAVE in `dir`, if any.
+fn load_snapshot(config: &Config) -> io::Result<Option<Vec<crate::keyspace::Keyspace>>> {
+    let mut disk = FsDisk::open(&config.dir)?;
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(os_seed(2));
+    let started = Instant::now();
+    let keyspaces =
+        crate::persist::load_snapshots(&mut disk, config.threads, config.databases, &mut rng)
+            .map_err(io::Error::other)?;
+    if let Some(keyspaces) = &keyspaces {
+        let keys: usize = keyspaces
+            .iter()
+            .map(|k| k.dbs().iter().map(crate::keyspace::Db::len).sum::<usize>())
+            .sum();
+        tracing::info!(
+            keys,
+            seconds = started.elapsed().as_secs_f64(),
+            "DB loaded from disk"
+        );
+    }
+    Ok(keyspaces)
+}
+
 /// Binds the configured addresses and starts one thread per shard.
 pub fn start(mut config: Config) -> io::Result<ServerHandle> {
     let shard_count = config.threads;
@@ -303,10 +331,13 @@ pub fn start(mut config: Config) -> io::Result<ServerHandle> {
         Some(opened) => opened
             .keyspaces
             .into_iter()
-            .zip(opened.logs)
+            .zip(opened.logs.into_iter().map(Some))
             .map(Some)
             .collect(),
-        None => (0..shard_count).map(|_| None).collect(),
+        None => match load_snapshot(&config)? {
+            Some(keyspaces) => keyspaces.into_iter().map(|k| Some((k, None))).collect(),
+            None => (0..shard_count).map(|_| None).collect(),
+        },
     };
     let mut listeners = Vec::new();
     let mut port = config.port;
@@ -344,15 +375,16 @@ pub fn start(mut config: Config) -> io::Result<ServerHandle> {
             seed_counter: 0,
             connected: Arc::clone(&connected),
             disk: match &recovered[index] {
-                Some(_) => Some(FsDisk::open(
+                Some((_, Some(_))) => Some(FsDisk::open(
                     std::path::Path::new(&config.dir).join(&config.appenddirname),
                 )?),
-                None => None,
+                _ => None,
             },
+            snapshot_disk: FsDisk::open(&config.dir)?,
         };
         let mut shard = Shard::new(index, shard_count, config.clone(), server.clone(), platform);
         if let Some((keyspace, log)) = recovered[index].take() {
-            shard.attach_persistence(keyspace, Some(log));
+            shard.attach_persistence(keyspace, log);
         }
         let listeners = if index == 0 {
             std::mem::take(&mut listeners)

@@ -116,6 +116,8 @@ pub(crate) enum ServerThen {
     AllOk,
     /// BGREWRITEAOF: every shard rotated; write the manifest.
     AofRewritten { generation: u64 },
+    /// SAVE / BGSAVE: every shard wrote its snapshot; write the manifest.
+    Saved { background: bool, created_ms: u64 },
 }
 
 /// A connection's outstanding cross-shard work. While it exists, no later

@@ -53,6 +53,12 @@ pub struct Forwarded {
 /// Work requested of another shard.
 #[derive(Debug)]
 pub enum Request {
+    /// Write this shard's snapshot (SAVE, BGSAVE), created at Unix ms
+    /// `created_ms`.
+    Snapshot {
+        /// Creation time recorded in the snapshot (Unix ms).
+        created_ms: u64,
+    },
     /// Start AOF generation `generation` (BGREWRITEAOF): make the current
     /// increment durable, write this shard's state as the new base, and
     /// append to a new increment from now on.
@@ -91,6 +97,8 @@ pub enum Request {
 /// The answer to a [`Request`].
 #[derive(Debug)]
 pub enum Response {
+    /// What [`Request::Snapshot`] did: the file written, or why not.
+    Snapshotted(Result<String, String>),
     /// What [`Request::AofRotate`] did: the shard's files now, and the
     /// error if it could not switch.
     Rotated {
@@ -198,6 +206,8 @@ pub struct ShardStats {
     pub aof_write_errors: u64,
     /// BGREWRITEAOFs coordinated by the shard.
     pub aof_rewrites: u64,
+    /// Snapshots written by the shard.
+    pub saves: u64,
 }
 
 impl ShardStats {
@@ -226,5 +236,6 @@ impl ShardStats {
         self.aof_buffer_length += other.aof_buffer_length;
         self.aof_write_errors += other.aof_write_errors;
         self.aof_rewrites += other.aof_rewrites;
+        self.saves = self.saves.max(other.saves);
     }
 }

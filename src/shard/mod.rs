@@ -96,6 +96,18 @@ pub struct Faults {
     /// started, instead of finishing it detached (leaves half a
     /// transaction applied: breaks P3).
     pub abandon_on_disconnect: bool,
+    /// Under `appendfsync always`, let replies and messages out without
+    /// waiting for the fsync covering them (breaks P4: an acknowledged
+    /// write can be lost when the fsync fails and the server crashes).
+    pub reply_before_fsync: bool,
+    /// Recovery replays the records of atomic operations that never
+    /// committed (breaks P4: half a transaction survives a crash). Read
+    /// by whoever calls `persist::open_with`, not by the shard.
+    pub recover_partial_txn: bool,
+    /// Recovery replays a torn last record as far as it goes instead of
+    /// trimming it (breaks P4). Read by whoever calls
+    /// `persist::open_with`, not by the shard.
+    pub skip_torn_trim: bool,
 }
 
 /// Counters kept per shard for INFO.
@@ -158,6 +170,10 @@ pub struct Shard<P: Platform> {
     withheld: bool,
     /// BGREWRITEAOFs this shard coordinated (INFO `aof_rewrites`).
     pub(crate) aof_rewrites: u64,
+    /// Unix seconds of this shard's last successful snapshot (LASTSAVE).
+    pub(crate) last_save_s: u64,
+    /// Snapshots this shard wrote (INFO `rdb_saves`).
+    pub(crate) saves: u64,
 }
 
 impl<P: Platform> Shard<P> {
@@ -173,6 +189,8 @@ impl<P: Platform> Shard<P> {
         let mut rng = ChaCha8Rng::seed_from_u64(platform.random_u64());
         let keyspace = Keyspace::new(config.databases, &mut rng);
         let started_us = platform.monotonic_us();
+        // As Redis: LASTSAVE reports the start until the first save.
+        let last_save_s = platform.unix_time_us() / 1_000_000;
         let run_id = (0..40)
             .map(|_| char::from(b"0123456789abcdef"[rng.gen_range(0..16)]))
             .collect();
@@ -207,6 +225,8 @@ impl<P: Platform> Shard<P> {
             next_sync_us: started_us,
             withheld: false,
             aof_rewrites: 0,
+            last_save_s,
+            saves: 0,
         }
     }
 
@@ -224,7 +244,8 @@ impl<P: Platform> Shard<P> {
 
     /// True under `appendfsync always`: nothing leaves before its fsync.
     fn durable_before_visible(&self) -> bool {
-        self.aof_policy() == Some(persist::Policy::Always)
+        // Planted bug (`Faults::reply_before_fsync`).
+        self.aof_policy() == Some(persist::Policy::Always) && !self.faults.reply_before_fsync
     }
 
     /// Sends `message` to shard `to`, stamped with this shard's epoch by
@@ -351,12 +372,42 @@ impl<P: Platform> Shard<P> {
         }
     }
 
+    /// SAVE / BGSAVE's part on this shard (it holds the shard whole, so all
+    /// shards' snapshots show one serial point): writes the keyspace to
+    /// `dump-<shard>.ckv` in `dir` (temporary file, fsync, rename).
+    pub(crate) fn write_snapshot(&mut self, created_ms: u64) -> Result<String, String> {
+        let now_ms = self.clock.1 / 1000;
+        let mut writer = persist::snapshot::SnapshotWriter::new(
+            self.index,
+            self.slots.shard_count(),
+            created_ms,
+        );
+        for (db, database) in self.keyspace.dbs().iter().enumerate() {
+            for (key, entry) in database.iter(now_ms) {
+                writer.entry(db, key, entry);
+            }
+        }
+        let bytes = writer.finish();
+        let file = persist::snapshot_file(self.index);
+        let disk = self
+            .platform
+            .snapshot_disk()
+            .ok_or_else(|| "snapshots are not available here".to_string())?;
+        persist::disk::replace(disk, &file, &bytes).map_err(|e| e.to_string())?;
+        self.last_save_s = created_ms / 1000;
+        self.saves += 1;
+        Ok(file)
+    }
+
     /// True while replies must not go out: under `always`, bytes of the
     /// log are not yet durable.
     fn output_withheld(&self) -> bool {
-        self.log
-            .as_ref()
-            .is_some_and(|l| l.policy() == persist::Policy::Always && l.has_undurable())
+        // Planted bug (`Faults::reply_before_fsync`): never withheld.
+        !self.faults.reply_before_fsync
+            && self
+                .log
+                .as_ref()
+                .is_some_and(|l| l.policy() == persist::Policy::Always && l.has_undurable())
     }
 
     /// Logs the commit of atomic operation `owner` (home shard, at its end).
@@ -927,9 +978,17 @@ impl<P: Platform> Shard<P> {
         if logged {
             if let Some(error) = self.log.as_ref().and_then(|l| l.error()) {
                 // As Redis: writes stop while the AOF cannot be written.
-                return Reply::error_string(format!(
-                    "MISCONF Errors writing to the AOF file: {error}"
-                ));
+                let reply =
+                    Reply::error_string(format!("MISCONF Errors writing to the AOF file: {error}"));
+                // Traced like any execution (it ran no handler), so the
+                // simulator sees every part of a command answered.
+                self.platform.trace(TraceEvent::Executed {
+                    origin,
+                    db,
+                    argv: &argv,
+                    reply: &reply,
+                });
+                return reply;
             }
         }
         let mut ctx = Ctx {
@@ -1272,6 +1331,7 @@ impl<P: Platform> Shard<P> {
             aof_buffer_length: self.log.as_ref().map_or(0, |l| l.buffered_len() as u64),
             aof_write_errors: u64::from(self.log.as_ref().is_some_and(|l| l.error().is_some())),
             aof_rewrites: self.aof_rewrites,
+            saves: self.saves,
         }
     }
 }

@@ -229,6 +229,9 @@ impl<P: Platform> Shard<P> {
             }
             Request::Stats => Response::Stats(self.stats()),
             Request::AofRotate { generation } => self.rotate_aof(generation),
+            Request::Snapshot { created_ms } => {
+                Response::Snapshotted(self.write_snapshot(created_ms))
+            }
             Request::ClientList => Response::Text(server::client_list(self)),
             Request::ConfigSet(pairs) => {
                 for (name, value) in pairs {

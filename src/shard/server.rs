@@ -63,6 +63,23 @@ pub(super) fn run<P: Platform>(
             None => return,
         },
         ServerCommand::Command => command_command(shard, &argv),
+        ServerCommand::Save | ServerCommand::BgSave => {
+            let created_ms = shard.clock.1 / 1000;
+            let requests = all_shards(shard.slots.shard_count(), || Request::Snapshot {
+                created_ms,
+            });
+            let background = command == ServerCommand::BgSave;
+            shard.start_wait(
+                conn,
+                requests,
+                Then::Server(ServerThen::Saved {
+                    background,
+                    created_ms,
+                }),
+            );
+            return;
+        }
+        ServerCommand::LastSave => Reply::Integer(shard.last_save_s as i64),
         ServerCommand::BgRewriteAof => match bgrewriteaof(shard, conn) {
             Some(reply) => reply,
             None => return,
@@ -122,8 +139,52 @@ pub(super) fn finish<P: Platform>(
         }
         ServerThen::AllOk => Reply::ok(),
         ServerThen::AofRewritten { generation } => aof_rewritten(shard, generation, parts),
+        ServerThen::Saved {
+            background,
+            created_ms,
+        } => saved(shard, background, created_ms, parts),
     };
     shard.write(conn, &reply);
+}
+
+/// Every shard wrote its snapshot: the snapshot manifest names them (a
+/// crash before this keeps the previous set whole). BGSAVE answers once
+/// the snapshot is on disk (corekv writes it with every shard held; there
+/// is no fork), with Redis's reply text.
+fn saved<P: Platform>(
+    shard: &mut Shard<P>,
+    background: bool,
+    created_ms: u64,
+    parts: Vec<Response>,
+) -> Reply {
+    let mut files = Vec::with_capacity(parts.len());
+    for part in parts {
+        match part {
+            Response::Snapshotted(Ok(file)) => files.push(file),
+            Response::Snapshotted(Err(error)) => {
+                tracing::warn!(%error, "snapshot failed");
+                return Reply::error_string(format!("ERR {error}"));
+            }
+            other => panic!("snapshot answered with {other:?}"),
+        }
+    }
+    let manifest = crate::persist::SnapshotManifest { created_ms, files };
+    let Some(disk) = shard.platform.snapshot_disk() else {
+        return Reply::error("ERR snapshots are not available here");
+    };
+    if let Err(error) = crate::persist::disk::replace(
+        disk,
+        crate::persist::SNAPSHOT_MANIFEST,
+        manifest.encode().as_bytes(),
+    ) {
+        return Reply::error_string(format!("ERR {error}"));
+    }
+    tracing::info!("DB saved on disk");
+    if background {
+        Reply::simple("Background saving started")
+    } else {
+        Reply::ok()
+    }
 }
 
 /// `BGREWRITEAOF` — runs holding every shard whole (see
@@ -522,6 +583,8 @@ fn info_section<P: Platform>(shard: &mut Shard<P>, section: &str, total: &ShardS
                 ("rdb_changes_since_last_save".into(), "0".into()),
                 ("rdb_bgsave_in_progress".into(), "0".into()),
                 ("rdb_last_bgsave_status".into(), "ok".into()),
+                ("rdb_last_save_time".into(), shard.last_save_s.to_string()),
+                ("rdb_saves".into(), total.saves.to_string()),
                 ("aof_enabled".into(), u8::from(enabled).to_string()),
                 ("aof_rewrite_in_progress".into(), "0".into()),
                 ("aof_rewrite_scheduled".into(), "0".into()),
