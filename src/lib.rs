@@ -22,8 +22,9 @@
 //! * [`shard`] — the sans-IO shard state machine: connections, ordering,
 //!   routing, cross-shard messages.
 //! * [`platform`] — the [`platform::Platform`] trait (time, randomness,
-//!   channels) and its production implementation on mio.
-//! * [`persist`] — persistence (AOF, snapshots); reserved for its issue.
+//!   channels, disk) and its production implementation on mio.
+//! * [`persist`] — persistence: per-shard AOF with group commit and a
+//!   consistent recovery cut across shards, snapshots, recovery.
 //! * [`config`] — configuration: flags, config file, CONFIG GET/SET.
 //! * [`limits`] — every bound, in one place.
 //! * [`slot`] — hash slots (CRC16, `{hash tags}`) and the slot → shard map.

@@ -213,9 +213,15 @@ fn torn_command(bytes: &Bytes, offset: usize) -> Option<Vec<Bytes>> {
     (!argv.is_empty()).then_some(argv)
 }
 
+/// A base file: a snapshot (`.ckv`, what corekv writes) or commands.
+enum Base {
+    Snapshot(Vec<u8>),
+    Log(ParsedLog),
+}
+
 /// A shard's files, parsed.
 struct ShardFiles {
-    base: Option<(String, ParsedLog)>,
+    base: Option<(String, Base)>,
     incr: (String, ParsedLog),
 }
 
@@ -272,7 +278,14 @@ pub fn recover_with(
     let mut files = Vec::with_capacity(manifest.shards.len());
     for shard in &manifest.shards {
         let base = match &shard.base {
-            Some(name) => Some((name.clone(), load_file(disk, name)?)),
+            Some(name) if name.ends_with(".ckv") => {
+                let bytes = disk
+                    .read(name)
+                    .map_err(|e| format!("cannot read {name}: {e}"))?
+                    .ok_or_else(|| format!("{name} is missing"))?;
+                Some((name.clone(), Base::Snapshot(bytes)))
+            }
+            Some(name) => Some((name.clone(), Base::Log(load_file(disk, name)?))),
             None => None,
         };
         let mut incr = load_file(disk, &shard.incr)?;
@@ -326,6 +339,13 @@ pub fn recover_with(
     let mut keyspaces = Vec::with_capacity(files.len());
     for (index, shard) in files.iter().enumerate() {
         let mut keyspace = Keyspace::new(databases, seed_source);
+        if let Some((name, Base::Snapshot(bytes))) = &shard.base {
+            let info = super::snapshot::load(bytes, databases, seed_source, |db, key, entry| {
+                keyspace.db(db).insert_entry(key, entry);
+            })
+            .map_err(|e| format!("Bad base file {name}: {e}"))?;
+            report.commands += info.record_count;
+        }
         let mut replay = Replay {
             table: &table,
             keyspace: &mut keyspace,
@@ -337,7 +357,7 @@ pub fn recover_with(
             report: &mut report,
             replay_uncommitted: options.replay_uncommitted,
         };
-        if let Some((name, base)) = &shard.base {
+        if let Some((name, Base::Log(base))) = &shard.base {
             replay.items(name, &base.items, u64::MAX, &committed)?;
             replay.db = 0;
         }

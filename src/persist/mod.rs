@@ -6,9 +6,9 @@
 //!
 //! ```text
 //! corekv.manifest            which files make up the data set (text, replaced atomically)
-//! shard-0.7.base.aof         shard 0's state when generation 7 began (commands)
+//! shard-0.7.base.ckv         shard 0's state when generation 7 began (a snapshot)
 //! shard-0.7.incr.aof         shard 0's writes since (commands + annotations)
-//! shard-1.7.base.aof ...
+//! shard-1.7.base.ckv ...
 //! ```
 //!
 //! One log per shard keeps the thread-per-core engine shared-nothing: a
@@ -75,6 +75,8 @@ pub const EPOCH_MS: u64 = 100;
 /// plus one epoch keeps every write acknowledged over a second before a
 /// crash durable, as `everysec` promises.
 pub const EVERYSEC_SYNC_MS: u64 = 500;
+/// Bytes of a base snapshot buffered before they are handed to the disk.
+const BASE_CHUNK_BYTES: usize = 1 << 20;
 /// The manifest's file name.
 pub const MANIFEST: &str = "corekv.manifest";
 
@@ -339,6 +341,7 @@ pub fn open_with(
         let (log, files) = start_generation(
             disk,
             index,
+            shard_count,
             generation,
             policy,
             keyspace,
@@ -507,21 +510,32 @@ pub fn read_manifest(disk: &mut dyn disk::Disk) -> Result<Option<Manifest>, Stri
 ///
 /// # Errors
 /// The disk's error.
+#[allow(clippy::too_many_arguments)] // each is one independent fact of the rotation
 pub fn start_generation(
     disk: &mut dyn disk::Disk,
     index: usize,
+    shard_count: usize,
     generation: u64,
     policy: Policy,
     keyspace: &Keyspace,
     unix_ms: u64,
     epoch: u64,
 ) -> std::io::Result<(aof::ShardLog, ShardFiles)> {
-    let base = format!("shard-{index}.{generation}.base.aof");
+    let base = format!("shard-{index}.{generation}.base.ckv");
     let incr = format!("shard-{index}.{generation}.incr.aof");
-    let mut bytes = Vec::new();
-    write_base(keyspace, unix_ms, &mut bytes);
     disk.remove(&base)?;
-    disk.append(&base, &bytes)?;
+    // The base is a snapshot (as Redis's AOF base is an RDB preamble):
+    // written in chunks, so memory stays bounded by one entry plus a chunk.
+    let mut writer = snapshot::SnapshotWriter::new(index, shard_count, unix_ms);
+    for (db, database) in keyspace.dbs().iter().enumerate() {
+        for (key, entry) in database.iter(unix_ms) {
+            writer.entry(db, key, entry);
+            if writer.buffered_bytes() >= BASE_CHUNK_BYTES {
+                disk.append(&base, &writer.take_chunk())?;
+            }
+        }
+    }
+    disk.append(&base, &writer.finish())?;
     disk.sync(&base)?;
     let first = format!("#E:{epoch}\r\n");
     disk.remove(&incr)?;
@@ -559,30 +573,4 @@ pub fn switch_manifest(disk: &mut dyn disk::Disk, manifest: &Manifest) -> std::i
         }
     }
     Ok(())
-}
-
-/// A shard's keyspace as base-file commands: a `#T:` line, then per
-/// database a SELECT and each live key's commands (keys already expired at
-/// `unix_ms` are left out).
-pub fn write_base(keyspace: &Keyspace, unix_ms: u64, out: &mut Vec<u8>) {
-    use bytes::Bytes;
-    out.extend_from_slice(format!("#T:{unix_ms}\r\n").as_bytes());
-    let mut commands = Vec::new();
-    for db in 0..keyspace.db_count() {
-        let database = &keyspace.dbs()[db];
-        if database.is_empty() {
-            continue;
-        }
-        aof::encode_multibulk(
-            out,
-            &[Bytes::from_static(b"SELECT"), Bytes::from(db.to_string())],
-        );
-        for (key, entry) in database.iter(unix_ms) {
-            commands.clear();
-            rewrite::entry_commands(key, entry, &mut commands);
-            for argv in &commands {
-                aof::encode_multibulk(out, argv);
-            }
-        }
-    }
 }

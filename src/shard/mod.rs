@@ -355,6 +355,7 @@ impl<P: Platform> Shard<P> {
         match persist::start_generation(
             disk,
             self.index,
+            self.slots.shard_count(),
             generation,
             log.policy(),
             &self.keyspace,
