@@ -54,6 +54,9 @@ enum Fault {
     /// The lowest shard's lock is released before the operation runs
     /// (breaks P3).
     ReleaseEarly,
+    /// A client's disconnect abandons its atomic operation halfway, as the
+    /// engine once did, instead of finishing it detached (breaks P3).
+    AbandonOnDisconnect,
 }
 
 /// How often clients send transaction blocks.
@@ -142,6 +145,7 @@ fn fault_name(fault: Fault) -> &'static str {
         Fault::SkipLock => "skip-lock",
         Fault::ValidateWatchEarly => "validate-watch-early",
         Fault::ReleaseEarly => "release-early",
+        Fault::AbandonOnDisconnect => "abandon-on-disconnect",
     }
 }
 
@@ -171,6 +175,10 @@ impl Cli {
             },
             Some(Fault::ReleaseEarly) => Faults {
                 release_early: true,
+                ..Faults::default()
+            },
+            Some(Fault::AbandonOnDisconnect) => Faults {
+                abandon_on_disconnect: true,
                 ..Faults::default()
             },
         };

@@ -12,7 +12,8 @@
 //!
 //! A run ends cleanly when no client has anything left to do and no message
 //! is in flight (only timers remain). Then every command still on an open
-//! connection must have been answered, and every shard's contents must
+//! connection must have been answered, every atomic unit begun must have
+//! completed (dropped connections' too), and every shard's contents must
 //! equal the serial model's keys for that shard.
 
 mod clients;
@@ -407,8 +408,9 @@ impl Sim {
         }
     }
 
-    /// At a clean end: every command on an open connection was answered, and
-    /// every shard holds exactly the serial model's keys for it.
+    /// At a clean end: every command on an open connection was answered,
+    /// every unit begun completed, and every shard holds exactly the serial
+    /// model's keys for it.
     fn final_checks(&mut self) {
         let mut problems = Vec::new();
         for connection in self.connections.iter().filter(|c| c.open) {
@@ -437,14 +439,17 @@ impl Sim {
                 ));
             }
         }
+        // Before the contents: half a transaction applied leaves the shards
+        // ahead of the model (which holds the unit's executions back), and
+        // is the better diagnosis.
+        if let Err(why) = self.units_complete() {
+            problems.push((Property::Isolation, why));
+        }
         let now_ms = self.world.borrow().unix_time_us() / 1000;
         for (index, shard) in self.shards.iter().enumerate() {
             if let Err(why) = self.model.compare_shard(index, shard.keyspace(), now_ms) {
                 problems.push((Property::SerialEquivalence, why));
             }
-        }
-        if let Err(why) = self.units_complete() {
-            problems.push((Property::Isolation, why));
         }
         if let Some((property, message)) = problems.into_iter().next() {
             self.fail(property, message);

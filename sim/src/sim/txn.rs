@@ -11,6 +11,16 @@
 //! unit's keys (or, for whole-shard units, its shards) may fall between the
 //! unit's first and last execution.
 //!
+//! **All or nothing.** A unit that has begun must end: its client dropping
+//! the connection changes nothing (the engine finishes a started atomic
+//! operation detached, as Redis runs an EXEC it has read), so a dropped
+//! connection's units stay units, isolated and replayed whole. Whether the
+//! engine had read the EXEC (or the multi-shard command) before the drop is
+//! unknown, so a unit opens at its first execution, before or after the
+//! drop; from then on it must complete. One still short of its executions
+//! when the run ends, or when its connection runs a later command, is half
+//! a transaction.
+//!
 //! **WATCH.** The model registers each watched key on its own keyspace when
 //! the WATCH was completely sent (a lower bound of when the shard served
 //! it), notes the key's changes once the WATCH was certainly served (its
@@ -124,9 +134,6 @@ impl Sim {
     /// to, if any (creating it at its first execution).
     fn unit_of(&mut self, index: usize, seq: usize) -> Option<(usize, usize)> {
         let connection = &self.connections[index];
-        if !connection.open {
-            return None; // see `orphan_units`
-        }
         let command = &connection.sent[seq];
         if let Some(exec_seq) = command.exec_seq {
             if !self.units.contains_key(&(index, exec_seq)) {
@@ -221,6 +228,7 @@ impl Sim {
         let seq = execution.origin.seq as usize;
         self.watches_served(index, seq);
         let unit = self.unit_of(index, seq);
+        self.check_no_half_unit(index, seq, unit)?;
         let footprint = self.footprint(&execution);
         if let Some((key, other)) = self
             .units
@@ -233,12 +241,13 @@ impl Sim {
                 Property::Isolation,
                 format!(
                     "shard {} ran #{seq} {} of conn {} between the executions of {} \
-                     (unit of conn index {}), on its keys",
+                     (unit of conn index {}{}), on its keys",
                     execution.shard,
                     show_argv(&command.argv),
                     self.connections[index].id,
                     other.what,
-                    key.0
+                    key.0,
+                    self.dropped_note(key.0, other)
                 ),
             ));
         }
@@ -293,21 +302,76 @@ impl Sim {
         })
     }
 
-    /// The client dropped connection `index`: parts of its units still in
-    /// flight may run after the shards released its locks, but no one gets
-    /// their replies. Its units are replayed part by part from here on
-    /// (buffered parts now), and no longer isolated.
-    pub(super) fn orphan_units(&mut self, index: usize) -> Result<(), (Property, String)> {
-        let keys: Vec<(usize, usize)> = self
+    /// A connection runs nothing else during an atomic operation: once it
+    /// executes command `seq` outside its unit in progress (`unit` is the
+    /// one `seq` belongs to, if any), that unit can never complete.
+    fn check_no_half_unit(
+        &self,
+        index: usize,
+        seq: usize,
+        unit: Option<(usize, usize)>,
+    ) -> Result<(), (Property, String)> {
+        let Some((key, half)) = self
             .units
-            .keys()
-            .filter(|(owner, _)| *owner == index)
-            .copied()
-            .collect();
-        for key in keys {
-            let unit = self.units.remove(&key).expect("unit exists");
-            for mut execution in unit.executions {
-                self.replay_one(index, &mut execution)?;
+            .range((index, 0)..=(index, usize::MAX))
+            .find(|(key, u)| Some(**key) != unit && !u.executions.is_empty())
+        else {
+            return Ok(());
+        };
+        let command = &self.connections[index].sent[seq];
+        Err((
+            Property::Isolation,
+            format!(
+                "half a transaction: #{seq} {} of conn {} ran after {} of the {} executions \
+                 of {}, which can no longer complete{}",
+                show_argv(&command.argv),
+                self.connections[index].id,
+                half.executions.len(),
+                half.total,
+                half.what,
+                self.dropped_note(key.0, half)
+            ),
+        ))
+    }
+
+    /// For messages about `unit` of connection `index`: whether its client
+    /// dropped the connection (the engine must finish the unit detached).
+    fn dropped_note(&self, index: usize, unit: &Unit) -> String {
+        if self.connections[index].open {
+            return String::new();
+        }
+        format!(
+            "; its client dropped the connection, {} of its {} executions done",
+            unit.executions.len(),
+            unit.total
+        )
+    }
+
+    /// The multi-part commands replayed per part (DBSIZE, RANDOMKEY) are
+    /// all or nothing too. Those of open connections are checked by their
+    /// replies; a dropped connection's are checked here, at a clean end.
+    fn parts_complete(&self) -> Result<(), String> {
+        let dropped = self.connections.iter().filter(|c| !c.open);
+        for connection in dropped {
+            let begun = connection
+                .sent
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.exec_seq.is_none() && !c.executions.is_empty());
+            for (seq, command) in begun {
+                let Some(spec) = self.table.lookup(&command.argv[0]) else {
+                    continue;
+                };
+                let total = expected_parts(spec, &self.slots, &command.argv);
+                if command.executions.len() < total {
+                    return Err(format!(
+                        "half a command: #{seq} {} of conn {} ended after {} of its {total} \
+                         parts; its client had dropped the connection",
+                        show_argv(&command.argv),
+                        connection.id,
+                        command.executions.len()
+                    ));
+                }
             }
         }
         Ok(())
@@ -515,19 +579,26 @@ impl Sim {
         }
     }
 
-    /// At a clean end, every unit has completed.
+    /// At a clean end, every unit has completed — also those of dropped
+    /// connections: a unit begun is finished, all or nothing.
     pub(super) fn units_complete(&self) -> Result<(), String> {
-        match self.units.values().next() {
+        self.parts_complete()?;
+        match self.units.iter().next() {
             None => Ok(()),
-            Some(unit) => Err(format!(
-                "{} ended after {} of its {} executions (last: {})",
+            Some(((index, _), unit)) => Err(format!(
+                "half a transaction: {} ended after {} of its {} executions (last: {}){}",
                 unit.what,
                 unit.executions.len(),
                 unit.total,
                 unit.executions
                     .last()
                     .map(|e| format!("{} → {}", show_argv(&e.argv), show_reply(&e.reply)))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                if self.connections[*index].open {
+                    ""
+                } else {
+                    "; its client had dropped the connection"
+                }
             )),
         }
     }
