@@ -135,6 +135,10 @@ impl<P: Platform> Shard<P> {
             }),
             Request::Fetch(keys) => keys_conflict(&mut keys.iter()),
             Request::Store(entries) => keys_conflict(&mut entries.iter().map(|(key, _)| key)),
+            // A WATCH must not record a version an unfinished atomic
+            // operation is about to change (simulator, --gather shared seeds
+            // 108 and 821): it waits, as a read of those keys would.
+            Request::Watch(keys) => keys_conflict(&mut keys.iter()),
             _ => false,
         }
     }
