@@ -57,6 +57,7 @@
 //! a cut never stays in a file that later writes would append to.
 
 pub mod aof;
+pub mod check;
 pub mod disk;
 pub mod load;
 pub mod rewrite;
