@@ -324,3 +324,134 @@ pub fn free_port() -> u16 {
         .map(|address| address.port())
         .expect("a free port")
 }
+
+// ---------------------------------------------------------------------------
+// Helpers added for tests/persistence.rs: a scratch directory, the binary
+// with its output kept, and the binary run to completion.
+// ---------------------------------------------------------------------------
+
+/// A fresh directory under the system's temporary directory, removed (with
+/// everything in it) when dropped.
+pub struct TempDir {
+    pub path: std::path::PathBuf,
+}
+
+impl TempDir {
+    /// A new empty directory whose name starts with `prefix`.
+    pub fn new(prefix: &str) -> TempDir {
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let unique = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let path = std::env::temp_dir().join(format!(
+            "corekv-{prefix}-{}-{unique}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&path).expect("create a temporary directory");
+        TempDir { path }
+    }
+
+    /// The directory as a `--dir` argument.
+    pub fn arg(&self) -> &str {
+        self.path.to_str().expect("a UTF-8 temporary path")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+impl ServerProcess {
+    /// Like [`ServerProcess::start`], but the server's stdout and stderr
+    /// (its log) go to the file `log`, so a test can read what it said.
+    pub fn start_logged(args: &[&str], log: &std::path::Path) -> ServerProcess {
+        let port = free_port();
+        let file = std::fs::File::create(log).expect("create the log file");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_corekv"))
+            .args(["--port", &port.to_string()])
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stdout(file.try_clone().expect("clone the log file"))
+            .stderr(file)
+            .spawn()
+            .expect("spawn the corekv binary");
+        let mut server = ServerProcess { child, port };
+        poll_until("the corekv binary answers PING", || server.answers_ping());
+        server
+    }
+
+    /// A `redis` crate connection to the process.
+    pub fn client(&self) -> redis::Connection {
+        let client =
+            redis::Client::open(format!("redis://127.0.0.1:{}/", self.port)).expect("client");
+        let connection = client
+            .get_connection_with_timeout(Duration::from_secs(5))
+            .expect("connect");
+        connection
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        connection
+    }
+}
+
+/// What a run of the binary to completion left: its exit status (`None`
+/// if it was still running after the deadline and had to be killed) and
+/// its stdout and stderr together, without terminal colour codes.
+pub struct Finished {
+    pub status: Option<std::process::ExitStatus>,
+    pub output: String,
+}
+
+/// Runs `corekv <args>` until it exits, for at most [`POLL_DEADLINE`]: for
+/// the tools (`check-aof`) and for starts expected to fail.
+pub fn run_corekv(args: &[&str]) -> Finished {
+    let log = TempDir::new("run");
+    let path = log.path.join("output");
+    let file = std::fs::File::create(&path).expect("create the output file");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_corekv"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdout(file.try_clone().expect("clone the output file"))
+        .stderr(file)
+        .spawn()
+        .expect("spawn the corekv binary");
+    let deadline = Instant::now() + POLL_DEADLINE;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break Some(status);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let bytes = std::fs::read(&path).expect("read the output");
+    Finished {
+        status,
+        output: strip_ansi(&String::from_utf8_lossy(&bytes)),
+    }
+}
+
+/// `text` without ANSI escape sequences (`ESC [ ... letter`), which the
+/// server's log may contain around field names.
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
