@@ -34,6 +34,9 @@ pub struct ShardLog {
     file: String,
     /// The base the increment follows, as the manifest names it.
     base: Option<String>,
+    /// Added to the connection part of every transaction tag, so tags of
+    /// this run never repeat an earlier run's in the same file.
+    tag_base: u64,
     /// Records not yet handed to the disk.
     buffer: Vec<u8>,
     /// Bytes handed to the disk but not yet fsynced; kept so a failed fsync
@@ -74,6 +77,7 @@ impl ShardLog {
             policy,
             file,
             base: None,
+            tag_base: 0,
             buffer: Vec::new(),
             unsynced: Vec::new(),
             synced_len: len,
@@ -103,6 +107,12 @@ impl ShardLog {
     /// The base file the increment follows, if any.
     pub fn base(&self) -> Option<&str> {
         self.base.as_deref()
+    }
+
+    /// Makes transaction tags start above `tag_base` (the file already
+    /// holds tags up to it from an earlier run).
+    pub fn set_tag_base(&mut self, tag_base: u64) {
+        self.tag_base = tag_base;
     }
 
     /// Notes the base file the increment follows.
@@ -169,6 +179,7 @@ impl ShardLog {
             self.last_db = Some(db);
         }
         if let Some((conn, serial)) = txn {
+            let conn = conn.wrapping_add(self.tag_base);
             self.buffer.extend_from_slice(b"#X:");
             self.buffer
                 .extend_from_slice(itoa::Buffer::new().format(conn).as_bytes());
@@ -188,8 +199,11 @@ impl ShardLog {
             self.last_epoch = Some(epoch);
         }
         self.buffer.extend_from_slice(b"#C:");
-        self.buffer
-            .extend_from_slice(itoa::Buffer::new().format(txn.0).as_bytes());
+        self.buffer.extend_from_slice(
+            itoa::Buffer::new()
+                .format(txn.0.wrapping_add(self.tag_base))
+                .as_bytes(),
+        );
         self.buffer.push(b'.');
         self.buffer
             .extend_from_slice(itoa::Buffer::new().format(txn.1).as_bytes());

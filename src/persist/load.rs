@@ -177,6 +177,10 @@ pub struct RecoveryReport {
     pub uncommitted: u64,
     /// Handler errors while replaying (should be zero).
     pub errors: u64,
+    /// The largest connection part of any transaction tag in the files:
+    /// logs appended to after this recovery tag above it, so a new run's
+    /// operation never meets an old run's commit record.
+    pub max_txn_conn: u64,
 }
 
 /// How recovery treats what a correct recovery must not replay. Both off
@@ -213,6 +217,14 @@ fn torn_command(bytes: &Bytes, offset: usize) -> Option<Vec<Bytes>> {
     (!argv.is_empty()).then_some(argv)
 }
 
+impl RecoveryReport {
+    /// True when recovery replayed every record of the files: nothing torn,
+    /// cut or uncommitted was left out, so the files can be appended to.
+    pub fn replayed_all(&self) -> bool {
+        self.trimmed.is_empty() && self.after_cut == 0 && self.uncommitted == 0
+    }
+}
+
 /// A base file: a snapshot (`.ckv`, what corekv writes) or commands.
 enum Base {
     Snapshot(Vec<u8>),
@@ -229,7 +241,9 @@ fn load_file(disk: &mut dyn Disk, name: &str) -> Result<ParsedLog, String> {
     let bytes = disk
         .read(name)
         .map_err(|e| format!("cannot read {name}: {e}"))?
-        .unwrap_or_default();
+        .ok_or_else(|| {
+            format!("the manifest names {name}, which is missing: refusing to start without it")
+        })?;
     let bytes = Bytes::from(bytes);
     let parsed = parse_log(&bytes).map_err(|c| {
         format!(
@@ -328,9 +342,13 @@ pub fn recover_with(
         for (_, item) in &shard.incr.1.items {
             match item {
                 Item::Epoch(e) => epoch = *e,
-                Item::Commit(tag) if epoch < cut => {
-                    committed.insert(*tag);
+                Item::Commit(tag) => {
+                    report.max_txn_conn = report.max_txn_conn.max(tag.0);
+                    if epoch < cut {
+                        committed.insert(*tag);
+                    }
                 }
+                Item::Txn(tag) => report.max_txn_conn = report.max_txn_conn.max(tag.0),
                 _ => {}
             }
         }
@@ -453,6 +471,15 @@ impl Replay<'_> {
         let Exec::Keyspace { handler, .. } = spec.exec else {
             return Err(unknown());
         };
+        // Handlers rely on the table's arity, checked before dispatch: a
+        // record with a wrong count (HMSET with no field) would otherwise
+        // leave an empty hash behind.
+        if !spec.arity_ok(argv.len()) {
+            return Err(format!(
+                "Wrong number of arguments for '{}' reading the append only file {file} at offset {offset}",
+                spec.name
+            ));
+        }
         let mut ctx = Ctx {
             keyspace: self.keyspace,
             db_index: self.db,

@@ -52,9 +52,11 @@
 //! what it popped; gathered multi-shard writes are logged as the entries
 //! they stored ([`rewrite::entry_commands`]).
 //!
-//! After recovery a new generation starts: each shard's state is written
-//! as a fresh base and the increments restart empty, so a trimmed tail or
-//! a cut never stays in a file that later writes would append to.
+//! When recovery left anything out (a torn tail, records past the cut, an
+//! uncommitted operation) a new generation starts: each shard's state is
+//! written as a fresh base and the increments restart empty, so what was
+//! left out never stays in a file later writes append to. After a clean
+//! stop the files are simply appended to.
 
 pub mod aof;
 pub mod check;
@@ -336,6 +338,29 @@ pub fn open_with(
             1,
         ),
     };
+    if let Some(manifest) = old
+        .as_ref()
+        .filter(|m| m.policy == policy && report.replayed_all())
+    {
+        // A clean data set (nothing trimmed, cut or left uncommitted) under
+        // the same policy: keep appending to its files; no new base needed.
+        let mut logs = Vec::with_capacity(shard_count);
+        for shard in &manifest.shards {
+            let len = disk
+                .read(&shard.incr)
+                .map_err(|e| format!("cannot read {}: {e}", shard.incr))?
+                .map_or(0, |bytes| bytes.len() as u64);
+            let mut log = aof::ShardLog::new(policy, shard.incr.clone(), len);
+            log.set_base(shard.base.clone());
+            log.set_tag_base(report.max_txn_conn + 1);
+            logs.push(log);
+        }
+        return Ok(Opened {
+            keyspaces,
+            logs,
+            report,
+        });
+    }
     let mut shards = Vec::with_capacity(shard_count);
     let mut logs = Vec::with_capacity(shard_count);
     for (index, keyspace) in keyspaces.iter().enumerate() {
