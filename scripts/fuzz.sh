@@ -16,7 +16,7 @@ cd "$(dirname "$0")/../fuzz"
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(resp_parse resp_roundtrip command_dispatch)
+[ ${#targets[@]} -gt 0 ] || targets=(resp_parse resp_roundtrip command_dispatch snapshot_load)
 export RUSTC_BOOTSTRAP=1
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 cargo fuzz build --sanitizer none -O
