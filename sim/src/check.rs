@@ -32,6 +32,10 @@ pub enum Property {
     Isolation,
     /// P3: EXEC returns a null array exactly when a watched key changed.
     Watch,
+    /// P4: after a crash, recovery gives the serial state after a prefix
+    /// of the writes that keeps every acknowledged one, with no hole and no
+    /// half transaction.
+    Durability,
     /// P5: the same seed gives the same trace.
     Determinism,
     /// P6: no shard panics.
@@ -52,6 +56,7 @@ impl Property {
             Property::RealTime => "P2 real-time order",
             Property::Isolation => "P3 isolation",
             Property::Watch => "P3 watch",
+            Property::Durability => "P4 durability",
             Property::Determinism => "P5 determinism",
             Property::NoPanic => "P6 no panic",
             Property::Bounded => "P6 bounded memory",

@@ -39,6 +39,8 @@ pub struct SentCommand {
     pub executions: Vec<Part>,
     /// True once its reply was read.
     pub replied: bool,
+    /// When its reply was read (virtual µs).
+    pub replied_at_us: Option<u64>,
     /// Inside MULTI: the sequence number of the EXEC (or DISCARD) closing
     /// its block.
     pub exec_seq: Option<usize>,
@@ -108,6 +110,10 @@ pub struct Connection {
     pub pipeline_depth: usize,
     /// False once closed, by the client or the server.
     pub open: bool,
+    /// Existed at a server crash (open, or dropped with work perhaps still
+    /// running detached): whatever it had in flight has an unknown outcome
+    /// (P4 bounds it), and nothing else of it is checked.
+    pub crashed: bool,
     /// True once QUIT was generated: nothing follows it.
     pub quit_sent: bool,
     /// A read event is pending.
@@ -137,6 +143,7 @@ impl Connection {
             protocol: Protocol::Resp2,
             pipeline_depth,
             open: true,
+            crashed: false,
             quit_sent: false,
             read_scheduled: false,
             multi_seq: None,
@@ -184,6 +191,7 @@ impl Connection {
             written_at_us: None,
             executions: Vec::new(),
             replied: false,
+            replied_at_us: None,
             exec_seq: None,
             watch: effect == Effect::Watch,
             written_wall_ms: None,

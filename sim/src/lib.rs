@@ -7,12 +7,14 @@
 //! client drops its connection. A failing seed therefore replays exactly.
 //!
 //! ```text
-//!  seed ─► streams (swarm, scheduler, network, channels, workload, shards)
-//!            │
+//!  seed ─► streams (swarm, scheduler, network, channels, disk, persistence,
+//!            │       workload, shards)
 //!  sim::Sim ─┼─ world::World: virtual clock, event heap, FIFO shard channels
 //!            ├─ shards: corekv::shard::Shard<world::SimPlatform>  (the real engine)
+//!            ├─ disk::SimDisk: the server's disk (torn writes, failed fsyncs)
 //!            ├─ clients: client::Client / client::Connection      (workload::Workload)
 //!            └─ checkers: check (P1 replies), model::Model (P2 serial replay),
+//!                         sim::durability (P4 after each crash),
 //!                         trace::Recorder (P5 hash), run (no panics)
 //! ```
 //!
@@ -20,6 +22,8 @@
 //! * [`swarm`] — per-seed fault probabilities and workload shape.
 //! * [`world`] — the virtual clock, event heap, channels, and the
 //!   `Platform` implementation given to each shard.
+//! * [`disk`] — the simulated disk behind `Platform::disk`, with the faults
+//!   the engine's durability contract allows.
 //! * [`workload`] — the table of command generators and the key universe.
 //! * [`client`] — simulated clients and the client-side connection model.
 //! * [`check`] — the properties, failures, and expected replies (P1).
@@ -40,7 +44,8 @@
 //!
 //! `--ops` is the number of commands per seed, over all clients. Every
 //! other parameter (chunking, delays, disconnects, pipeline depths, key
-//! space, command mix, clock steps) is drawn from the seed. A failure
+//! space, command mix, clock steps; persistence, disk faults and crashes
+//! unless `--aof` fixes the policy) is drawn from the seed. A failure
 //! prints the property, the last trace lines before it and the command that
 //! replays it; the same seed always fails the same way at the same event.
 //!
@@ -63,6 +68,19 @@
 //!   EXEC is null exactly when a watched key changed or expired between
 //!   WATCH and EXEC, by a version model on the serial keyspace (see
 //!   `sim::txn`; workload blocks in `workload::txn`, `--txn`).
+//! * **P4** — with persistence (`--aof`, drawn per seed by default: off,
+//!   `always`, `everysec` or `no`), the server runs on a simulated disk
+//!   whose appends and fsyncs fail at per-seed rates and whose unsynced
+//!   bytes a crash tears at any byte. The whole server crashes at
+//!   seed-chosen moments (between events, in the middle of a disk
+//!   operation, soon after a disk fault, during recovery itself) and
+//!   restarts through `persist::open`. Each recovered keyspace must equal
+//!   the serial state after an allowed set of the writes since the last
+//!   start: per shard a prefix (less whole units that may not have
+//!   committed), transactions all or nothing, closed under program order
+//!   and real time, keeping every acknowledged write under `always` (and
+//!   under `everysec`, those acknowledged over a second before the crash);
+//!   see `sim::durability`. The model then continues from it.
 //! * **P5** — a seed run twice gives the same trace hash (deliveries,
 //!   messages, executions and every byte read or written).
 //! * **P6** — no shard panics (caught per seed); output buffers and channel
@@ -72,6 +90,7 @@
 
 pub mod check;
 pub mod client;
+pub mod disk;
 pub mod model;
 pub mod regressions;
 pub mod run;
@@ -84,5 +103,5 @@ pub mod world;
 
 pub use check::{Failure, Property};
 pub use run::{excerpt, run_seed, run_seed_twice, Outcome};
-pub use sim::{SimConfig, Stats, TxnMode};
+pub use sim::{AofMode, SimConfig, Stats, TxnMode};
 pub use trace::TraceMode;

@@ -25,7 +25,9 @@ use clap::{Parser, ValueEnum};
 use corekv::shard::Faults;
 use corekv_sim::regressions;
 use corekv_sim::workload::GatherMode;
-use corekv_sim::{excerpt, run_seed, run_seed_twice, Outcome, SimConfig, TraceMode, TxnMode};
+use corekv_sim::{
+    excerpt, run_seed, run_seed_twice, AofMode, Outcome, SimConfig, TraceMode, TxnMode,
+};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// How gathered commands run across shards (see `GatherMode`).
@@ -57,6 +59,29 @@ enum Fault {
     /// A client's disconnect abandons its atomic operation halfway, as the
     /// engine once did, instead of finishing it detached (breaks P3).
     AbandonOnDisconnect,
+    /// Under `appendfsync always`, replies and messages go out before the
+    /// fsync covering them (breaks P4).
+    ReplyBeforeFsync,
+    /// Recovery replays atomic operations that never committed (breaks P4).
+    RecoverPartialTxn,
+    /// Recovery replays a torn last record instead of trimming it (breaks
+    /// P4).
+    SkipTornTrim,
+}
+
+/// Persistence of the simulated server.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Aof {
+    /// Drawn per seed: off, always, everysec or no (the default).
+    Swarm,
+    /// `appendonly no`: no disk, no crashes.
+    Off,
+    /// `appendfsync always`.
+    Always,
+    /// `appendfsync everysec`.
+    Everysec,
+    /// `appendfsync no`.
+    No,
 }
 
 /// How often clients send transaction blocks.
@@ -107,6 +132,11 @@ struct Cli {
     /// in a fraction of seeds (`swarm`), never, or in every seed (`heavy`).
     #[arg(long, value_enum, default_value = "swarm")]
     txn: Txn,
+    /// Persistence: an AOF on a simulated disk with faults, crashes and
+    /// recoveries checked for P4, under a policy drawn per seed (`swarm`)
+    /// or fixed; `off` keeps the server in memory.
+    #[arg(long, value_enum, default_value = "swarm")]
+    aof: Aof,
     /// Replay the seeds listed in this file (before any sweep).
     #[arg(long)]
     regressions: Option<PathBuf>,
@@ -146,6 +176,9 @@ fn fault_name(fault: Fault) -> &'static str {
         Fault::ValidateWatchEarly => "validate-watch-early",
         Fault::ReleaseEarly => "release-early",
         Fault::AbandonOnDisconnect => "abandon-on-disconnect",
+        Fault::ReplyBeforeFsync => "reply-before-fsync",
+        Fault::RecoverPartialTxn => "recover-partial-txn",
+        Fault::SkipTornTrim => "skip-torn-trim",
     }
 }
 
@@ -181,6 +214,18 @@ impl Cli {
                 abandon_on_disconnect: true,
                 ..Faults::default()
             },
+            Some(Fault::ReplyBeforeFsync) => Faults {
+                reply_before_fsync: true,
+                ..Faults::default()
+            },
+            Some(Fault::RecoverPartialTxn) => Faults {
+                recover_partial_txn: true,
+                ..Faults::default()
+            },
+            Some(Fault::SkipTornTrim) => Faults {
+                skip_torn_trim: true,
+                ..Faults::default()
+            },
         };
         SimConfig {
             shards: self.shards as usize,
@@ -196,6 +241,13 @@ impl Cli {
                 Txn::Swarm => TxnMode::Swarm,
                 Txn::Off => TxnMode::Off,
                 Txn::Heavy => TxnMode::Heavy,
+            },
+            aof: match self.aof {
+                Aof::Swarm => AofMode::Swarm,
+                Aof::Off => AofMode::Off,
+                Aof::Always => AofMode::Always,
+                Aof::Everysec => AofMode::EverySec,
+                Aof::No => AofMode::No,
             },
         }
     }
@@ -219,6 +271,13 @@ impl Cli {
             TxnMode::Off => command.push_str(" --txn off"),
             TxnMode::Heavy => command.push_str(" --txn heavy"),
         }
+        match config.aof {
+            AofMode::Swarm => {}
+            AofMode::Off => command.push_str(" --aof off"),
+            AofMode::Always => command.push_str(" --aof always"),
+            AofMode::EverySec => command.push_str(" --aof everysec"),
+            AofMode::No => command.push_str(" --aof no"),
+        }
         command.push_str(" --trace");
         command
     }
@@ -230,6 +289,9 @@ struct Summary {
     seeds: u64,
     commands: u64,
     events: u64,
+    crashes: u64,
+    durability_checks: u64,
+    durability_inconclusive: u64,
     failures: Vec<(u64, SimConfig, String)>,
 }
 
@@ -238,6 +300,9 @@ impl Summary {
         self.seeds += 1;
         self.commands += outcome.stats.commands;
         self.events += outcome.stats.events;
+        self.crashes += outcome.stats.crashes;
+        self.durability_checks += outcome.stats.durability_checks;
+        self.durability_inconclusive += outcome.stats.durability_inconclusive;
     }
 }
 
@@ -288,6 +353,12 @@ fn main() -> ExitCode {
         summary.commands as f64 / elapsed_s.max(1e-9),
         summary.failures.len()
     );
+    if summary.crashes > 0 {
+        println!(
+            "{} crashes: {} recoveries checked for P4, {} inconclusive",
+            summary.crashes, summary.durability_checks, summary.durability_inconclusive
+        );
+    }
     if cli.record_failures && cli.fault.is_none() {
         let path = cli
             .regressions
@@ -335,7 +406,7 @@ fn replay_one(cli: &Cli, config: &SimConfig, seed: u64) -> ExitCode {
     println!(
         "seed {seed}: {} commands, {} replies, {} executions, {} messages, {} events, \
          {:.3}s virtual, {} disconnects, {} backpressure waits, output up to {} bytes, \
-         trace hash {:016x}",
+         {} crashes ({} checked for P4, {} inconclusive), {} disk faults, trace hash {:016x}",
         stats.commands,
         stats.replies,
         stats.executions,
@@ -345,6 +416,10 @@ fn replay_one(cli: &Cli, config: &SimConfig, seed: u64) -> ExitCode {
         stats.disconnects,
         stats.backpressure_waits,
         stats.output_bytes_max,
+        stats.crashes,
+        stats.durability_checks,
+        stats.durability_inconclusive,
+        stats.disk_faults,
         outcome.hash
     );
     match &outcome.failure {

@@ -91,6 +91,36 @@ impl Model {
         }
     }
 
+    /// The server restarted from `keyspaces` (one per shard): the model
+    /// continues from their union, with no watch registered.
+    pub fn reset_to(&mut self, keyspaces: &[Keyspace]) {
+        let databases = self.keyspace.db_count();
+        self.keyspace = Keyspace::new(databases, &mut self.rng);
+        self.scratch = Keyspace::new(databases, &mut self.rng);
+        self.watches.clear();
+        for keyspace in keyspaces {
+            for (index, db) in keyspace.dbs().iter().enumerate() {
+                for (key, entry) in db.iter(0) {
+                    self.keyspace.db(index).insert_entry(key, entry.clone());
+                }
+            }
+        }
+    }
+
+    /// The entry under `key` of `db`, if live at `now_ms` (read without
+    /// reclaiming anything).
+    pub fn live_entry(
+        &self,
+        db: usize,
+        key: &[u8],
+        now_ms: u64,
+    ) -> Option<corekv::keyspace::Entry> {
+        self.keyspace.dbs()[db]
+            .iter(now_ms)
+            .find(|(k, _)| k[..] == *key)
+            .map(|(_, entry)| entry.clone())
+    }
+
     /// Starts watching `key` of `db`; returns the registration's id. The
     /// shard's WATCH reclaims the key if its TTL passed; the model does not
     /// (it cannot know when the shard served it, and holding fewer expired

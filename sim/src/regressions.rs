@@ -2,7 +2,7 @@
 //! (Parsing and formatting only; the binary reads and appends the file.)
 //!
 //! One seed per line, optionally followed by the settings it failed under
-//! (`shards=N clients=N ops=N gather=private|shared`); settings left out take the command
+//! (`shards=N clients=N ops=N gather=private|shared txn=... aof=...`); settings left out take the command
 //! line's values. `#` starts a comment, to the end of the line.
 //!
 //! ```text
@@ -10,14 +10,15 @@
 //! 1234 shards=4 clients=8 ops=2000   # cross-shard MGET lost a reply
 //! ```
 
-use crate::sim::SimConfig;
+use crate::sim::{AofMode, SimConfig};
 use crate::workload::GatherMode;
 
 /// The header written to a new regression file.
 pub const HEADER: &str = "\
 # corekv-sim regression seeds: replayed by `corekv-sim --regressions <this file>`.
 # One seed per line, optionally with the settings it failed under:
-#   <seed> [shards=N] [clients=N] [ops=N] [gather=private|shared] [txn=off|heavy]   # what it found
+#   <seed> [shards=N] [clients=N] [ops=N] [gather=private|shared] [txn=off|heavy]
+#          [aof=off|always|everysec|no]   # what it found
 # Sweeps run with --record-failures append failing seeds here. A seed's
 # workload depends on the server's command table, so note the commit.
 ";
@@ -55,6 +56,11 @@ pub fn parse(text: &str, base: &SimConfig) -> Result<Vec<Regression>, String> {
                 "txn" if value == "off" => config.txn = crate::sim::TxnMode::Off,
                 "txn" if value == "heavy" => config.txn = crate::sim::TxnMode::Heavy,
                 "txn" if value == "swarm" => config.txn = crate::sim::TxnMode::Swarm,
+                "aof" if value == "swarm" => config.aof = AofMode::Swarm,
+                "aof" if value == "off" => config.aof = AofMode::Off,
+                "aof" if value == "always" => config.aof = AofMode::Always,
+                "aof" if value == "everysec" => config.aof = AofMode::EverySec,
+                "aof" if value == "no" => config.aof = AofMode::No,
                 _ => return Err(bad("unknown setting")),
             }
         }
@@ -79,8 +85,15 @@ pub fn line(seed: u64, config: &SimConfig, note: &str) -> String {
         crate::sim::TxnMode::Off => " txn=off",
         crate::sim::TxnMode::Heavy => " txn=heavy",
     };
+    let aof = match config.aof {
+        AofMode::Swarm => "",
+        AofMode::Off => " aof=off",
+        AofMode::Always => " aof=always",
+        AofMode::EverySec => " aof=everysec",
+        AofMode::No => " aof=no",
+    };
     format!(
-        "{seed} shards={} clients={} ops={}{gather}{txn}   # {note}\n",
+        "{seed} shards={} clients={} ops={}{gather}{txn}{aof}   # {note}\n",
         config.shards, config.clients, config.ops
     )
 }

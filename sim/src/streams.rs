@@ -4,7 +4,7 @@
 //! Every random choice of a run comes from a stream derived from the run's
 //! single `u64` seed. Each subsystem (swarm parameters, the scheduler's
 //! tie-breaks, client networking, shard channels, each client's workload,
-//! each shard's platform, and later the disk) draws from its own ChaCha
+//! each shard's platform, the disk, crashes) draws from its own ChaCha
 //! stream, so an extra draw in one subsystem never shifts the choices of
 //! another: adding a command generator does not change the network schedule
 //! of an otherwise identical run.
@@ -23,13 +23,16 @@ pub enum Stream {
     Network,
     /// Shard channel delays.
     Channels,
-    /// Reserved for the simulated disk (persistence issue).
+    /// The simulated disk: its faults and what a crash keeps.
     Disk,
     /// Wall-clock steps.
     Clock,
     /// How often clients send transaction blocks (drawn apart from the
     /// swarm stream, so older seeds keep their mix).
     Transactions,
+    /// Persistence: the fsync policy and disk fault rates of a seed, when
+    /// the server crashes, and the seeds recovery draws.
+    Persistence,
     /// Command generation of one client.
     Workload(usize),
     /// `Platform::random_u64` of one shard (seeds its RNG and hash tables).
@@ -49,6 +52,7 @@ impl Stream {
             Stream::Disk => 4,
             Stream::Clock => 5,
             Stream::Transactions => 6,
+            Stream::Persistence => 7,
             Stream::Workload(client) => (1 << 32) + client as u64,
             Stream::Shard(shard) => (2 << 32) + shard as u64,
         }

@@ -123,3 +123,61 @@ impl Swarm {
         }
     }
 }
+
+/// The persistence shape of one seed, drawn from its own stream (so seeds
+/// keep their workload and network schedule whatever is drawn here).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PersistenceSwarm {
+    /// The fsync policy, or `None` for `appendonly no` (no disk, no crash).
+    pub policy: Option<corekv::persist::Policy>,
+    /// The disk's fault rates.
+    pub disk: crate::disk::DiskFaults,
+    /// Chance, per event, that the server crashes after it.
+    pub crash_probability: f64,
+    /// Chance that a crash drawn is instead armed on the disk, to strike
+    /// during one of the next few disk operations (mid-write, mid-fsync).
+    pub crash_mid_operation_probability: f64,
+    /// Chance that a disk fault is followed within a few events by a crash
+    /// (the window where durability bugs hide).
+    pub crash_after_fault_probability: f64,
+    /// Chance, per start, that the server crashes during recovery itself.
+    pub crash_in_recovery_probability: f64,
+    /// Most crashes per run.
+    pub crashes_max: u32,
+    /// Longest time a crashed server takes to restart (µs).
+    pub restart_us_max: u64,
+}
+
+impl PersistenceSwarm {
+    /// Draws a seed's parameters; `policy` is the fsync policy chosen (by
+    /// the command line, or drawn by the caller from the same stream).
+    pub fn draw(rng: &mut ChaCha8Rng, policy: Option<corekv::persist::Policy>) -> PersistenceSwarm {
+        let faulty = rng.gen_bool(0.6);
+        let disk = crate::disk::DiskFaults {
+            append_fail_probability: if faulty {
+                pick(rng, &[0.0, 0.001, 0.01, 0.05])
+            } else {
+                0.0
+            },
+            sync_fail_probability: if faulty {
+                pick(rng, &[0.0, 0.001, 0.01, 0.05])
+            } else {
+                0.0
+            },
+            bad_period_probability: pick(rng, &[0.0, 0.3, 1.0]),
+            bad_period_ops_max: pick(rng, &[3, 20]),
+            keep_unsynced_probability: pick(rng, &[0.0, 0.3, 0.8]),
+            fault_latency_us: pick(rng, &[0, 200, 2_000]),
+        };
+        PersistenceSwarm {
+            policy,
+            disk,
+            crash_probability: pick(rng, &[0.0, 0.0003, 0.001, 0.003]),
+            crash_mid_operation_probability: pick(rng, &[0.0, 0.5, 0.9]),
+            crash_after_fault_probability: pick(rng, &[0.0, 0.3, 1.0]),
+            crash_in_recovery_probability: pick(rng, &[0.0, 0.2, 0.5]),
+            crashes_max: pick(rng, &[2, 8]),
+            restart_us_max: pick(rng, &[2_000, 50_000, 3_000_000]),
+        }
+    }
+}

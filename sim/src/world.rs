@@ -35,6 +35,7 @@ use corekv::shard::{Message, Origin, Request, Response};
 use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
 
+use crate::disk::DiskHandle;
 use crate::streams::{self, Stream};
 use crate::swarm::Swarm;
 use crate::trace::{show_argv, show_reply, Recorder, TraceMode};
@@ -199,6 +200,34 @@ impl World {
         self.pending_work
     }
 
+    /// The server crashed: every message in flight and every shard timer
+    /// vanishes with it (client events stay: clients live on, and wait
+    /// out the `down_us` the server takes to come back).
+    pub fn crash(&mut self, down_us: u64) {
+        for channel in &mut self.channels {
+            channel.clear();
+        }
+        self.now_us += down_us;
+        let now_us = self.now_us;
+        let kept: Vec<Scheduled> = std::mem::take(&mut self.heap)
+            .into_vec()
+            .into_iter()
+            .filter(|event| {
+                matches!(
+                    event.kind,
+                    EventKind::ClientWrite(_) | EventKind::ClientRead(_)
+                )
+            })
+            .map(|event| Scheduled {
+                time_us: event.time_us.max(now_us),
+                ..event
+            })
+            .collect();
+        self.pending_work = kept.len();
+        self.heap = kept.into();
+        self.executions.clear();
+    }
+
     /// Takes the next event and advances the clock to it.
     pub fn pop(&mut self) -> Option<EventKind> {
         let event = self.heap.pop()?;
@@ -336,12 +365,14 @@ fn describe_message(message: &Message) -> String {
 pub struct SimPlatform {
     index: usize,
     world: Rc<RefCell<World>>,
+    /// The server's disk, when it persists.
+    disk: Option<DiskHandle>,
 }
 
 impl SimPlatform {
-    /// The platform of shard `index`.
-    pub fn new(index: usize, world: Rc<RefCell<World>>) -> SimPlatform {
-        SimPlatform { index, world }
+    /// The platform of shard `index`, persisting to `disk` if any.
+    pub fn new(index: usize, world: Rc<RefCell<World>>, disk: Option<DiskHandle>) -> SimPlatform {
+        SimPlatform { index, world, disk }
     }
 }
 
@@ -364,6 +395,12 @@ impl Platform for SimPlatform {
 
     fn request_shutdown(&mut self) {
         self.world.borrow_mut().shutdown_requested = true;
+    }
+
+    fn disk(&mut self) -> Option<&mut dyn corekv::persist::disk::Disk> {
+        self.disk
+            .as_mut()
+            .map(|d| d as &mut dyn corekv::persist::disk::Disk)
     }
 
     fn trace(&mut self, event: TraceEvent<'_>) {

@@ -17,6 +17,8 @@
 //! equal the serial model's keys for that shard.
 
 mod clients;
+mod crash;
+mod durability;
 mod txn;
 mod verify;
 
@@ -28,16 +30,18 @@ use bytes::{Bytes, BytesMut};
 use corekv::commands::Table;
 use corekv::config::Config;
 use corekv::limits;
-use corekv::shard::{ConnId, Faults, ServerInfo, Shard};
+use corekv::persist::Policy;
+use corekv::shard::{ConnId, Faults, Shard};
 use corekv::slot::SlotMap;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::check::{Failure, Property};
 use crate::client::{Client, Connection};
+use crate::disk::SimDisk;
 use crate::model::Model;
 use crate::streams::{self, Stream};
-use crate::swarm::Swarm;
+use crate::swarm::{PersistenceSwarm, Swarm};
 use crate::trace::{show_argv, TraceMode};
 use crate::workload::{GatherMode, KeyUniverse, Workload};
 use crate::world::{EventKind, SimPlatform, World, CHANNEL_MESSAGES_MAX};
@@ -64,6 +68,47 @@ pub struct SimConfig {
     pub gather: GatherMode,
     /// How often clients send transaction blocks.
     pub txn: TxnMode,
+    /// Persistence: `appendonly`, the fsync policy, and crashes.
+    pub aof: AofMode,
+}
+
+/// Whether the simulated server persists, and under which fsync policy
+/// (`--aof`). A persisting seed draws disk faults and crashes, and checks
+/// P4 after each recovery.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AofMode {
+    /// Drawn per seed: a quarter each of off, always, everysec and no.
+    #[default]
+    Swarm,
+    /// `appendonly no`: no disk, no crash.
+    Off,
+    /// `appendfsync always`.
+    Always,
+    /// `appendfsync everysec`.
+    EverySec,
+    /// `appendfsync no`.
+    No,
+}
+
+impl AofMode {
+    /// The persistence shape of `seed`, if it persists.
+    fn draw(self, seed: u64) -> Option<(PersistenceSwarm, ChaCha8Rng)> {
+        let mut rng = streams::rng(seed, Stream::Persistence);
+        let policy = match self {
+            AofMode::Off => return None,
+            AofMode::Always => Policy::Always,
+            AofMode::EverySec => Policy::EverySec,
+            AofMode::No => Policy::No,
+            AofMode::Swarm => match rng.gen_range(0..4) {
+                0 => return None,
+                1 => Policy::Always,
+                2 => Policy::EverySec,
+                _ => Policy::No,
+            },
+        };
+        let swarm = PersistenceSwarm::draw(&mut rng, Some(policy));
+        Some((swarm, rng))
+    }
 }
 
 /// How often clients send transaction blocks (MULTI/EXEC, WATCH loops,
@@ -101,6 +146,7 @@ impl Default for SimConfig {
             faults: Faults::default(),
             gather: GatherMode::Off,
             txn: TxnMode::Swarm,
+            aof: AofMode::Swarm,
         }
     }
 }
@@ -126,6 +172,14 @@ pub struct Stats {
     pub backpressure_waits: u64,
     /// Connections dropped by clients mid-pipeline.
     pub disconnects: u64,
+    /// Server crashes (each followed by a recovery).
+    pub crashes: u64,
+    /// Recoveries P4 checked and found consistent.
+    pub durability_checks: u64,
+    /// Recoveries whose P4 search ran out of its bounds.
+    pub durability_inconclusive: u64,
+    /// Faults the simulated disk injected.
+    pub disk_faults: u64,
 }
 
 /// One seed's simulation.
@@ -155,6 +209,10 @@ pub struct Sim {
     /// What the run did so far.
     pub stats: Stats,
     failure: Option<Failure>,
+    server_config: Config,
+    faults: Faults,
+    /// The disk, crashes and P4, when the seed persists.
+    persistence: Option<crash::Persistence>,
 }
 
 impl Sim {
@@ -170,20 +228,23 @@ impl Sim {
         let workload = Workload::new(&table, &mut swarm_rng, config.gather);
         let world = Rc::new(RefCell::new(World::new(seed, config.shards, &swarm, mode)));
         let server_config = Config::default();
-        let shards: Vec<Shard<SimPlatform>> = (0..config.shards)
-            .map(|index| {
-                let platform = SimPlatform::new(index, Rc::clone(&world));
-                let mut shard = Shard::new(
-                    index,
-                    config.shards,
-                    server_config.clone(),
-                    ServerInfo::default(),
-                    platform,
-                );
-                shard.set_faults(config.faults);
-                shard
-            })
-            .collect();
+        let persistence = config.aof.draw(seed).map(|(swarm, rng)| {
+            let policy = swarm.policy.expect("a persisting seed has a policy");
+            let disk = SimDisk::new(streams::rng(seed, Stream::Disk), swarm.disk);
+            crash::Persistence {
+                policy,
+                disk: Rc::new(RefCell::new(disk)),
+                rng,
+                durability: durability::Durability::new(policy, Vec::new(), 0),
+                options: corekv::persist::load::RecoveryOptions {
+                    replay_uncommitted: config.faults.recover_partial_txn,
+                    replay_torn_tail: config.faults.skip_torn_trim,
+                },
+                crashes: 0,
+                crash_in_events: None,
+                swarm,
+            }
+        });
         let mut network = streams::rng(seed, Stream::Network);
         let budgets = budgets(config, swarm.one_heavy_client);
         let clients = (0..config.clients)
@@ -198,10 +259,11 @@ impl Sim {
             .collect();
         world.borrow_mut().recorder.line(|| {
             format!(
-                "seed {seed}: {} shards, {} clients, {} ops, {swarm:?}, commands [{}]",
+                "seed {seed}: {} shards, {} clients, {} ops, {swarm:?}, {:?}, commands [{}]",
                 config.shards,
                 config.clients,
                 config.ops,
+                persistence.as_ref().map(|p| &p.swarm),
                 workload.commands().collect::<Vec<_>>().join(" ")
             )
         });
@@ -218,7 +280,7 @@ impl Sim {
             events_max: (config.ops + 1) * EVENTS_PER_COMMAND_MAX,
             swarm,
             world,
-            shards,
+            shards: Vec::new(),
             clients,
             connections: Vec::new(),
             by_conn_id: BTreeMap::new(),
@@ -234,6 +296,9 @@ impl Sim {
             encoded: BytesMut::new(),
             stats: Stats::default(),
             failure: None,
+            server_config,
+            faults: config.faults,
+            persistence,
         }
     }
 
@@ -284,8 +349,16 @@ impl Sim {
 
     /// Runs the seed to its end; the first property violation found, if any.
     pub fn run(&mut self) -> Option<Failure> {
-        for shard in 0..self.shards.len() {
-            self.rearm_timer(shard);
+        if !self.start_server() {
+            return self.failure.clone();
+        }
+        let bases: Vec<corekv::keyspace::Keyspace> = self
+            .shards
+            .iter()
+            .map(|s| durability::clone_keyspace(s.keyspace()))
+            .collect();
+        if let Some(p) = self.persistence.as_mut() {
+            p.durability.restart(bases, 0);
         }
         for client in 0..self.clients.len() {
             let delay_us = self.network.gen_range(0..100);
@@ -293,9 +366,13 @@ impl Sim {
             self.schedule(EventKind::ClientWrite(client), delay_us);
         }
         while self.failure.is_none() {
+            // Under `appendfsync always` a shard may hold replies for an
+            // fsync to retry: its timer is due now, and the run goes on.
+            let now_us = self.now_us();
+            let busy = self.shards.iter().any(|s| s.poll_timeout_us() <= now_us);
             let event = {
                 let mut world = self.world.borrow_mut();
-                if world.pending_work() == 0 {
+                if world.pending_work() == 0 && !busy {
                     break;
                 }
                 let Some(event) = world.pop() else { break };
@@ -314,12 +391,19 @@ impl Sim {
                 EventKind::Deliver { from, to } => self.deliver(from, to),
                 EventKind::Timer(shard) => self.timer(shard),
             }
+            if self.failure.is_none() {
+                self.maybe_crash();
+            }
         }
         if self.failure.is_none() {
             self.final_checks();
         }
         let world = self.world.borrow();
         self.stats.messages = world.messages_sent;
+        self.stats.disk_faults = self
+            .persistence
+            .as_ref()
+            .map_or(0, |p| p.disk.borrow().stats.faults);
         self.stats.virtual_time_us = world.now_us;
         drop(world);
         self.failure.clone()
@@ -360,7 +444,12 @@ impl Sim {
     }
 
     fn rearm_timer(&mut self, shard: usize) {
-        let at_us = self.shards[shard].poll_timeout_us();
+        let mut at_us = self.shards[shard].poll_timeout_us();
+        if at_us <= self.now_us() {
+            // A shard retrying a failed write or fsync at once still
+            // spends the time the failing disk took.
+            at_us += self.disk_fault_latency_us();
+        }
         if self.timer_at_us[shard] != at_us {
             self.timer_at_us[shard] = at_us.max(self.now_us());
             self.world.borrow_mut().schedule_timer(shard, at_us);
@@ -370,6 +459,9 @@ impl Sim {
     // ----- after every step -----
 
     fn after_step(&mut self, shard: usize) {
+        // The end of the shard's loop iteration, before anything it wrote
+        // is read or delivered (as the production loop does).
+        self.shards[shard].before_sleep();
         let executions = std::mem::take(&mut self.world.borrow_mut().executions);
         for execution in executions {
             if self.failure.is_some() {

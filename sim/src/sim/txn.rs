@@ -255,6 +255,14 @@ impl Sim {
             shard: execution.shard,
             reply: execution.reply.clone(),
         });
+        self.record_write(
+            index,
+            seq,
+            unit,
+            &execution,
+            footprint.whole,
+            &footprint.keys,
+        );
         let Some(unit_key) = unit else {
             return self.replay_one(index, &mut execution);
         };
@@ -282,6 +290,10 @@ impl Sim {
         index: usize,
         execution: &mut Execution,
     ) -> Result<(), (Property, String)> {
+        if super::crash::is_refused(&execution.reply) {
+            // Refused while the AOF could not be written: it ran nothing.
+            return self.check_refusal(index, execution);
+        }
         self.model.replay(execution).map_err(|why| {
             let seq = execution.origin.seq as usize;
             let command = &self.connections[index].sent[seq];
@@ -299,7 +311,9 @@ impl Sim {
                 Property::SerialEquivalence,
                 format!("{what}: {why}; units in progress: [{}]", open.join(", ")),
             )
-        })
+        })?;
+        self.capture_stores(index, execution);
+        Ok(())
     }
 
     /// A connection runs nothing else during an atomic operation: once it
@@ -351,7 +365,7 @@ impl Sim {
     /// all or nothing too. Those of open connections are checked by their
     /// replies; a dropped connection's are checked here, at a clean end.
     fn parts_complete(&self) -> Result<(), String> {
-        let dropped = self.connections.iter().filter(|c| !c.open);
+        let dropped = self.connections.iter().filter(|c| !c.open && !c.crashed);
         for connection in dropped {
             let begun = connection
                 .sent

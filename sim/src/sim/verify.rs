@@ -89,8 +89,10 @@ impl Sim {
         let is_scan = command.argv[0].eq_ignore_ascii_case(b"scan")
             && !matches!(command.expect, Expect::Queued(_));
         let is_watch = command.watch;
+        let now_us = self.now_us();
         let connection = &mut self.connections[index];
         connection.sent[seq].replied = true;
+        connection.sent[seq].replied_at_us = Some(now_us);
         connection.next_reply += 1;
         if is_watch {
             self.watches_served(index, seq);
