@@ -4,7 +4,8 @@
 //!
 //! What is pinned:
 //! - a graceful restart brings back every key of every type with its TTL,
-//!   twice in a row (so both a base and an increment are replayed);
+//!   twice in a row (an increment alone, then a snapshot base after
+//!   BGREWRITEAOF plus an increment);
 //! - under `appendfsync always`, every acknowledged write survives `kill -9`
 //!   at a random moment, over many rounds on the same directory, and no
 //!   cross-shard MSET or MULTI/EXEC comes back half applied;
@@ -13,7 +14,8 @@
 //! - a torn tail is trimmed with a warning, corruption in the middle stops
 //!   the start with the file and offset named, and `corekv check-aof`
 //!   reports and fixes both;
-//! - an AOF written by 2 shards is refused by a 1-shard server.
+//! - an AOF written by 2 shards is refused by a 1-shard server, and a
+//!   missing increment refuses the start.
 //!
 //! Tests wait by polling, never by sleeping for the server; the only sleeps
 //! choose when to crash it.
@@ -379,14 +381,26 @@ fn write_every_type(server: &ServerProcess, round: usize) {
     );
 }
 
+/// BGREWRITEAOF, and waits until the rewrite is done.
+fn rewrite_aof(server: &ServerProcess) {
+    let mut raw = server.raw();
+    let rewrites = |raw: &mut RawClient| raw.info_field("persistence", "aof_rewrites");
+    let before = rewrites(&mut raw);
+    raw.call_words("BGREWRITEAOF");
+    poll_until("BGREWRITEAOF finishes", || {
+        raw.info_field("persistence", "aof_rewrite_in_progress") == "0"
+            && rewrites(&mut raw) != before
+    });
+}
+
 #[test]
 fn every_type_survives_graceful_restarts() {
     let dir = TempDir::new("graceful");
-    let server = start(&dir, "everysec");
+    let mut server = start(&dir, "everysec");
     write_every_type(&server, 0);
-    // Round 1 replays an increment (the first start's base is empty);
-    // round 2 replays the base written at the restart plus a new increment.
-    let mut server = server;
+    // Restart 1 replays an increment (after a clean stop the files are
+    // appended to). Then BGREWRITEAOF turns it into a snapshot base, so
+    // restart 2 loads a base and replays a new increment over it.
     for round in 1..=2 {
         let started = Instant::now();
         let before = snapshot(&server);
@@ -400,6 +414,10 @@ fn every_type_survives_graceful_restarts() {
         server = start(&dir, "everysec");
         let after = snapshot(&server);
         assert_same_data(&before, &after, started.elapsed());
+        if round == 1 {
+            rewrite_aof(&server);
+            assert!(manifest(&dir).shards.iter().all(|s| s.base.is_some()));
+        }
         write_every_type(&server, round);
     }
     shutdown(server);
@@ -593,19 +611,14 @@ fn crash_round(
     crash_after: Duration,
 ) -> (Vec<ClientModel>, Instant, usize) {
     let stop = Arc::new(AtomicBool::new(false));
-    let port = server.port;
+    // Every client connects before the crash is scheduled, so even a crash
+    // at once finds them connected (their first write then fails).
     let workers: Vec<_> = models
         .into_iter()
         .map(|mut model| {
+            let mut client = server.client();
             let stop = Arc::clone(&stop);
             std::thread::spawn(move || {
-                let url = format!("redis://127.0.0.1:{port}/");
-                let mut client = redis::Client::open(url)
-                    .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(5)))
-                    .expect("connect");
-                client
-                    .set_read_timeout(Some(Duration::from_secs(10)))
-                    .expect("timeout");
                 let mut steps = 0;
                 while !stop.load(Ordering::SeqCst) && model.step(&mut client).is_ok() {
                     steps += 1;
@@ -628,7 +641,24 @@ fn crash_round(
     (models, killed_at, steps)
 }
 
-/// Rounds of: start on the same directory, check every client's keys
+/// Starts the server and SIGKILLs it after `after`, whether or not it has
+/// finished starting: recovery and the switch to a new generation (a base
+/// per shard, then the manifest) must survive a crash at any point.
+fn kill_during_start(dir: &TempDir, fsync: &str, after: Duration) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_corekv"))
+        .args(["--port", &free_port().to_string()])
+        .args(server_args(dir, fsync))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn the corekv binary");
+    std::thread::sleep(after);
+    child.kill().expect("SIGKILL corekv");
+    child.wait().expect("reap corekv");
+}
+
+/// Rounds of: start on the same directory (sometimes crashing it during
+/// start-up first), check every client's keys
 /// against what it had acknowledged before the last crash, write for a
 /// random while, SIGKILL. `durable_margin` is how long before the kill a
 /// write must have been acknowledged to be owed (zero for `always`).
@@ -643,6 +673,11 @@ fn kill_9_rounds(fsync: &str, rounds: usize, crash_ms: (u64, u64), durable_margi
     let mut killed_at = Instant::now();
     let mut total_steps = 0;
     for round in 0..=rounds {
+        if round > 0 && rng.gen_bool(0.3) {
+            let after = Duration::from_millis(rng.gen_range(0..=60));
+            kill_during_start(&dir, fsync, after);
+            eprintln!("round {round}: killed during start-up after {after:?}");
+        }
         let server = start(&dir, fsync);
         let mut client = server.client();
         for model in &mut models {
@@ -914,4 +949,42 @@ fn a_custom_appenddirname_is_used_and_check_aof_accepts_a_clean_directory() {
     let server = ServerProcess::start(&args);
     assert_keys(&server, "k", 20);
     shutdown(server);
+}
+
+/// A file the manifest names but the directory lacks means lost data:
+/// Redis refuses to start then, and so must corekv, rather than load the
+/// rest (it once read a missing increment as empty).
+#[test]
+fn a_missing_increment_stops_the_start() {
+    let dir = TempDir::new("missing");
+    let server = start(&dir, "always");
+    set_keys(&server, "k", 50);
+    shutdown(server);
+    let incr = manifest(&dir).shards[0].incr.clone();
+    std::fs::remove_file(aof_dir(&dir).join(&incr)).expect("remove the increment");
+
+    let check = run_corekv(&["check-aof", aof_dir(&dir).to_str().expect("utf-8")]);
+    assert_eq!(exit_code(&check), Some(1), "{}", check.output);
+    assert!(
+        check.output.contains(&format!("{incr}: MISSING")),
+        "{}",
+        check.output
+    );
+
+    let refused = run_corekv(&[
+        "--port",
+        &free_port().to_string(),
+        "--threads",
+        "2",
+        "--appendonly",
+        "yes",
+        "--dir",
+        dir.arg(),
+    ]);
+    assert!(
+        refused.status.is_some_and(|s| !s.success()) && refused.output.contains(&incr),
+        "corekv must refuse to start without {incr}: {:?}\n{}",
+        refused.status,
+        refused.output
+    );
 }

@@ -432,7 +432,7 @@ pub fn check_dir(disk: &mut dyn Disk, fix: bool) -> Report {
                 (name.starts_with("shard-") || name.starts_with("temp-")) && !names.contains(name);
             if stray {
                 notes.push(format!(
-                    "{name} is not named by the manifest: start-up ignores it (and removes it)"
+                    "{name} is not named by the manifest: start-up does not read it"
                 ));
             }
         }

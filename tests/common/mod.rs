@@ -331,7 +331,8 @@ pub fn free_port() -> u16 {
 // ---------------------------------------------------------------------------
 
 /// A fresh directory under the system's temporary directory, removed (with
-/// everything in it) when dropped.
+/// everything in it) when dropped — unless the test is failing: then it is
+/// kept, and its path printed, for a post-mortem.
 pub struct TempDir {
     pub path: std::path::PathBuf,
 }
@@ -360,6 +361,10 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("kept for inspection: {}", self.path.display());
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.path);
     }
 }
