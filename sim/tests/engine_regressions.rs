@@ -86,3 +86,56 @@ fn an_aof_record_with_too_few_arguments_is_corruption_not_a_panic() {
         "a command with too few arguments is corruption"
     );
 }
+
+/// Replay expires a key in the very millisecond its TTL ends, though the
+/// key is live throughout that millisecond (a key expires once now > its
+/// expire time). A gathered command's store is logged as `DEL`, the entry's
+/// commands and `PEXPIREAT k T`, replayed at the store's time; when that
+/// time is T itself, `PEXPIREAT` (as Redis runs it for a client, not while
+/// loading) deletes the key. A write to it later in the same millisecond
+/// (INCR keeps the TTL) then replays onto a missing key: in memory `k` is 2
+/// until T and then gone; recovered, it is 1 with no TTL, forever. Found
+/// reasoning from the simulator's restart-in-the-same-millisecond failures
+/// (seeds 231 and 311 before restarts took at least 1 ms); ignored until
+/// replay stops expiring keys while loading, as Redis does.
+#[test]
+#[ignore = "engine bug: replay deletes a key stored in the millisecond its TTL ends"]
+fn a_key_stored_in_the_millisecond_its_ttl_ends_replays_as_it_ran() {
+    use corekv::persist::{self, disk::Disk, disk::MemDisk, Policy};
+    let t: u64 = 1_700_000_000_000;
+    let mut disk = MemDisk::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    persist::open(&mut disk, Policy::Always, 1, 16, t - 10, &mut rng)
+        .expect("a fresh directory opens");
+    let manifest = persist::read_manifest(&mut disk)
+        .expect("readable")
+        .expect("written by the first open");
+    let mut records = format!("#T:{t}\r\n").into_bytes();
+    for argv in [
+        vec!["DEL", "k"],
+        vec!["SET", "k", "1"],
+        vec!["PEXPIREAT", "k", &t.to_string()],
+        vec!["INCR", "k"],
+    ] {
+        let argv: Vec<Bytes> = argv
+            .iter()
+            .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+            .collect();
+        persist::aof::encode_multibulk(&mut records, &argv);
+    }
+    disk.append(&manifest.shards[0].incr, &records)
+        .expect("in memory");
+    let opened = persist::open(&mut disk, Policy::Always, 1, 16, t, &mut rng).expect("recovers");
+    let k = opened.keyspaces[0].dbs()[0]
+        .iter(0)
+        .find(|(key, _)| &key[..] == b"k")
+        .map(|(_, entry)| (entry.value.clone(), entry.expire_at_ms()));
+    assert_eq!(
+        k,
+        Some((
+            corekv::keyspace::Value::String(Bytes::from_static(b"2")),
+            Some(t)
+        )),
+        "in memory, k was 2 with its TTL ending at T"
+    );
+}
