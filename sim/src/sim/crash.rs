@@ -240,7 +240,14 @@ impl Sim {
         };
         let faults = p.disk.borrow().stats.faults;
         if faults > p.durability.faults_seen {
+            let new = faults - p.durability.faults_seen;
             p.durability.faults_seen = faults;
+            {
+                let mut world = self.world.borrow_mut();
+                world
+                    .recorder
+                    .line(|| format!("{now_us:>10} disk    {new} writes or fsyncs failed"));
+            }
             p.durability.last_fault_us = Some(now_us);
             if p.crash_in_events.is_none()
                 && p.swarm.crash_after_fault_probability > 0.0

@@ -56,8 +56,12 @@ use crate::trace::{show_argv, show_bytes};
 pub(super) type UnitKey = (usize, usize);
 
 /// Live replay branches per shard: beyond, only the closest to the
-/// recovered state are followed (and a miss is inconclusive, not a failure).
+/// recovered state are followed (and a miss is inconclusive, not a
+/// failure). A pruned search that finds nothing runs again with the
+/// larger bound.
 const BRANCHES_MAX: usize = 64;
+/// The bound of the second try.
+const BRANCHES_RETRY_MAX: usize = 1024;
 /// Steps of the cross-shard choice before it gives up.
 const CHOICE_STEPS_MAX: u64 = 200_000;
 /// How long before a crash an `everysec` acknowledgement must be durable.
@@ -363,6 +367,22 @@ pub(super) fn search_shard(
     base: &Keyspace,
     target: &Keyspace,
 ) -> (ShardSearch, String) {
+    match search_shard_within(ctx, shard, records, base, target, BRANCHES_MAX) {
+        (ShardSearch::Inconclusive(_), _) => {
+            search_shard_within(ctx, shard, records, base, target, BRANCHES_RETRY_MAX)
+        }
+        found => found,
+    }
+}
+
+fn search_shard_within(
+    ctx: &SearchCtx<'_>,
+    shard: usize,
+    records: &[Record],
+    base: &Keyspace,
+    target: &Keyspace,
+    branches_max: usize,
+) -> (ShardSearch, String) {
     let required = &ctx.fates.required[shard];
     let read_at_us = &ctx.fates.read_at_us[shard];
     let last_required = required.iter().rposition(|r| *r);
@@ -436,11 +456,11 @@ pub(super) fn search_shard(
             replay.note(&mut fork, index + 1, &mut candidates, &mut closest);
             alive.push(fork);
         }
-        if alive.len() > BRANCHES_MAX {
+        if alive.len() > branches_max {
             // Keep the branches nearest the recovered state (fewest keys
             // differing, then fewest units left out).
             alive.sort_by_key(|b| (b.diff.len(), b.excluded.len()));
-            alive.truncate(BRANCHES_MAX);
+            alive.truncate(branches_max);
             pruned.get_or_insert(index);
         }
         branches = alive;
@@ -453,7 +473,7 @@ pub(super) fn search_shard(
         if let Some(index) = pruned {
             return (
                 ShardSearch::Inconclusive(format!(
-                    "shard {shard}: more than {BRANCHES_MAX} replay branches at write {index} of {}, \
+                    "shard {shard}: more than {branches_max} replay branches at write {index} of {}, \
                      and the closest found no match",
                     records.len()
                 )),
@@ -493,6 +513,11 @@ impl Closest {
             None => String::new(),
         };
         match &self.best {
+            Some((0, position, _)) => format!(
+                "shard {shard} recovered the state after the first {position} of its {} writes \
+                 since the start{required}",
+                records.len()
+            ),
             Some((count, position, example)) => format!(
                 "shard {shard} recovered no allowed state of its {} writes since the start{required}; \
                  closest: after {position} writes ({}), {count} keys differ, e.g. {example}",
