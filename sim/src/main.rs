@@ -137,6 +137,11 @@ struct Cli {
     /// or fixed; `off` keeps the server in memory.
     #[arg(long, value_enum, default_value = "swarm")]
     aof: Aof,
+    /// Persisting seeds also send BGREWRITEAOF, at a rate drawn per seed
+    /// (off by default: rewrites do not yet survive disk faults and
+    /// crashes, see sim/regressions.txt).
+    #[arg(long)]
+    rewrites: bool,
     /// Replay the seeds listed in this file (before any sweep).
     #[arg(long)]
     regressions: Option<PathBuf>,
@@ -249,6 +254,7 @@ impl Cli {
                 Aof::Everysec => AofMode::EverySec,
                 Aof::No => AofMode::No,
             },
+            rewrites: self.rewrites,
         }
     }
 
@@ -277,6 +283,9 @@ impl Cli {
             AofMode::Always => command.push_str(" --aof always"),
             AofMode::EverySec => command.push_str(" --aof everysec"),
             AofMode::No => command.push_str(" --aof no"),
+        }
+        if config.rewrites {
+            command.push_str(" --rewrites");
         }
         command.push_str(" --trace");
         command

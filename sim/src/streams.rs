@@ -33,6 +33,8 @@ pub enum Stream {
     /// Persistence: the fsync policy and disk fault rates of a seed, when
     /// the server crashes, and the seeds recovery draws.
     Persistence,
+    /// How often persisting seeds send BGREWRITEAOF, and when.
+    Rewrites,
     /// Command generation of one client.
     Workload(usize),
     /// `Platform::random_u64` of one shard (seeds its RNG and hash tables).
@@ -53,6 +55,7 @@ impl Stream {
             Stream::Clock => 5,
             Stream::Transactions => 6,
             Stream::Persistence => 7,
+            Stream::Rewrites => 8,
             Stream::Workload(client) => (1 << 32) + client as u64,
             Stream::Shard(shard) => (2 << 32) + shard as u64,
         }

@@ -175,6 +175,7 @@ impl Sim {
             stats,
             gather,
             txn_probability,
+            rewrites,
             ..
         } = self;
         let state = &mut clients[client];
@@ -212,6 +213,14 @@ impl Sim {
                 continue;
             }
             state.budget -= 1;
+            if let Some((rng, probability)) = rewrites.as_mut() {
+                // From its own stream: seeds that never rewrite keep their mix.
+                if rng.gen_bool(*probability) {
+                    connection.push(workload::bgrewriteaof());
+                    stats.commands += 1;
+                    continue;
+                }
+            }
             let generated = workload.generate(&mut ctx);
             connection.push(generated);
             stats.commands += 1;

@@ -70,6 +70,10 @@ pub struct SimConfig {
     pub txn: TxnMode,
     /// Persistence: `appendonly`, the fsync policy, and crashes.
     pub aof: AofMode,
+    /// Persisting seeds also send BGREWRITEAOF (at a rate drawn per seed).
+    /// Off by default until rewrites survive disk faults and crashes: see
+    /// the commented seeds marked `rewrites` in sim/regressions.txt.
+    pub rewrites: bool,
 }
 
 /// Whether the simulated server persists, and under which fsync policy
@@ -147,6 +151,7 @@ impl Default for SimConfig {
             gather: GatherMode::Off,
             txn: TxnMode::Swarm,
             aof: AofMode::Swarm,
+            rewrites: false,
         }
     }
 }
@@ -213,6 +218,9 @@ pub struct Sim {
     faults: Faults,
     /// The disk, crashes and P4, when the seed persists.
     persistence: Option<crash::Persistence>,
+    /// When persisting: the stream deciding BGREWRITEAOFs, and their rate
+    /// per command.
+    rewrites: Option<(ChaCha8Rng, f64)>,
 }
 
 impl Sim {
@@ -298,6 +306,14 @@ impl Sim {
             failure: None,
             server_config,
             faults: config.faults,
+            rewrites: persistence
+                .as_ref()
+                .filter(|_| config.rewrites)
+                .and_then(|_| {
+                    let mut rng = streams::rng(seed, Stream::Rewrites);
+                    let probability = [0.0, 0.0, 0.002, 0.02][rng.gen_range(0..4)];
+                    (probability > 0.0).then_some((rng, probability))
+                }),
             persistence,
         }
     }

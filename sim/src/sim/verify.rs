@@ -56,6 +56,7 @@ impl Sim {
             Expect::Error => Err("an error was expected".to_string()),
             Expect::Success if !reply.is_error() => Ok(ExpectedReply::Exact(reply.clone())),
             Expect::Success => Err("success was expected".to_string()),
+            Expect::Any => Ok(ExpectedReply::Exact(reply.clone())),
         };
         let verdict = expected.and_then(|expected| {
             let protocol = command.protocol;
