@@ -322,9 +322,9 @@ fn transaction_sweep_passes() {
 /// read from, or while a transaction's commit is still undurable, or in
 /// the middle of a write), so only some seeds catch one: measured at 4
 /// shards, 4 clients, 1000 ops, `appendfsync always`, the first catching
-/// seeds are 19 (reply-before-fsync: 12 of seeds 0..400, so a miss within
-/// the bound is about 1e-5 likely), 1 (recover-partial-txn,
-/// transaction-heavy: 76 of 0..400) and 3 (skip-torn-trim: 51 of 0..400).
+/// seeds are 19 (reply-before-fsync: 17 of seeds 0..400, so a miss within
+/// the bound is about 1e-7 likely), 8 (recover-partial-txn,
+/// transaction-heavy: 79 of 0..400) and 3 (skip-torn-trim: 53 of 0..400).
 /// The bound leaves room for workload changes that move them.
 const DURABILITY_SEEDS_TO_CATCH_MAX: u64 = 400;
 
