@@ -190,6 +190,9 @@ pub struct Db {
     watched: std::collections::HashMap<Bytes, WatchedKey, ahash::RandomState>,
     /// Source of watched-key versions: bumped on every change to one.
     version_clock: u64,
+    /// Changes made to the database, counted as WATCH sees them (the AOF
+    /// logs a command that failed only if it changed something).
+    changes: u64,
     /// (expire_at_ms, key) for every key with a TTL, ordered by due time.
     expires: BTreeSet<(u64, Bytes)>,
     stats: DbStats,
@@ -206,6 +209,7 @@ impl Db {
                 5, 6, 7, 8,
             )),
             version_clock: 0,
+            changes: 0,
             expires: BTreeSet::new(),
             stats: DbStats::default(),
         }
@@ -235,7 +239,13 @@ impl Db {
     /// Every mutating method calls this; with nothing watched it is one
     /// `is_empty` check.
     fn touch(&mut self, key: &[u8]) {
+        self.changes += 1;
         touch_watched(&mut self.watched, &mut self.version_clock, key);
+    }
+
+    /// How many changes the database has seen (see [`Db::touch`]).
+    pub fn changes(&self) -> u64 {
+        self.changes
     }
 
     /// The live entry under `key` with one probe, expiring it first if due.
@@ -251,6 +261,7 @@ impl Db {
             expires,
             watched,
             version_clock,
+            changes,
             stats,
         } = self;
         let entry = match dict.get_unless(key, |entry| entry.is_expired(now_ms)) {
@@ -261,6 +272,7 @@ impl Db {
                     expires.remove(&(when, key.clone()));
                 }
                 touch_watched(watched, version_clock, &key);
+                *changes += 1;
                 stats.expired_keys += 1;
                 None
             }
@@ -270,6 +282,7 @@ impl Db {
 
     /// Records a change to every watched key that exists (FLUSHDB, SWAPDB).
     fn touch_all_existing(&mut self) {
+        self.changes += 1;
         let existing: Vec<Bytes> = self
             .watched
             .keys()
@@ -553,6 +566,11 @@ impl Keyspace {
     /// Database `index`. Panics if out of range: callers validate SELECT.
     pub fn db(&mut self, index: usize) -> &mut Db {
         &mut self.dbs[index]
+    }
+
+    /// Changes seen by every database together (see [`Db::changes`]).
+    pub fn changes(&self) -> u64 {
+        self.dbs.iter().map(Db::changes).sum()
     }
 
     /// Every database, for whole-keyspace commands and INFO.

@@ -11,6 +11,7 @@
 //! | `#T:<ms>`     | records from here on ran at this Unix time (ms): replay runs them at the same time, so expiry and relative TTLs come out the same |
 //! | `#X:<txn>`    | the next record belongs to atomic operation `<txn>` |
 //! | `#C:<txn>`    | atomic operation `<txn>` committed (written by its home shard) |
+//! | `#F`          | the next command failed when it ran, after changing something (PFADD on a corrupt HLL): its error on replay is expected |
 //!
 //! `SELECT <db>` records switch the database, as in Redis's AOF.
 //!
@@ -165,6 +166,21 @@ impl ShardLog {
         txn: Option<TxnTag>,
         argv: &[Bytes],
     ) {
+        self.record_outcome(epoch, now_ms, db, txn, argv, false);
+    }
+
+    /// [`ShardLog::record`] for a command that `failed` when it ran, after
+    /// changing something (PFADD on a corrupt HLL): noted with `#F` so
+    /// replay expects its error.
+    pub fn record_outcome(
+        &mut self,
+        epoch: u64,
+        now_ms: u64,
+        db: usize,
+        txn: Option<TxnTag>,
+        argv: &[Bytes],
+        failed: bool,
+    ) {
         if self.last_epoch != Some(epoch) {
             self.annotate("E", epoch);
             self.last_epoch = Some(epoch);
@@ -187,6 +203,9 @@ impl ShardLog {
             self.buffer
                 .extend_from_slice(itoa::Buffer::new().format(serial).as_bytes());
             self.buffer.extend_from_slice(b"\r\n");
+        }
+        if failed {
+            self.buffer.extend_from_slice(b"#F\r\n");
         }
         encode_multibulk(&mut self.buffer, argv);
     }

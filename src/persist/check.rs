@@ -350,7 +350,7 @@ fn count_items(
                 report.commits.push((*tag, epoch.unwrap_or(0)));
                 report.annotations.commits += 1;
             }
-            Item::Other => report.annotations.other += 1,
+            Item::Other | Item::Failed => report.annotations.other += 1,
             Item::Command(argv) => {
                 if let Some(reason) = unreplayable(table, argv) {
                     return Some((*offset, reason));

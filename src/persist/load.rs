@@ -27,6 +27,10 @@ pub enum Item {
     Txn(TxnTag),
     /// `#C:` — this atomic operation committed.
     Commit(TxnTag),
+    /// `#F` — the next command failed when it ran (after changing
+    /// something, as PFADD on a corrupt HLL does): its error on replay is
+    /// expected.
+    Failed,
     /// Any other annotation (e.g. Redis's `#TS:`), ignored.
     Other,
     /// A command, as a multibulk.
@@ -116,6 +120,7 @@ fn parse_item(bytes: &Bytes, offset: usize) -> Result<Step, String> {
                 [b'#', b'T', b':', value @ ..] => Item::Time(number(value)?),
                 [b'#', b'X', b':', value @ ..] => Item::Txn(txn_tag(value)?),
                 [b'#', b'C', b':', value @ ..] => Item::Commit(txn_tag(value)?),
+                b"#F" => Item::Failed,
                 _ => Item::Other,
             };
             Ok(Step::Item(item, next))
@@ -175,8 +180,11 @@ pub struct RecoveryReport {
     pub after_cut: u64,
     /// Commands of atomic operations that never committed, not replayed.
     pub uncommitted: u64,
-    /// Handler errors while replaying (should be zero).
+    /// Handler errors while replaying commands that had succeeded when
+    /// they ran (should be zero).
     pub errors: u64,
+    /// Commands that failed when they ran and failed again on replay.
+    pub expected_errors: u64,
     /// The largest connection part of any transaction tag in the files:
     /// logs appended to after this recovery tag above it, so a new run's
     /// operation never meets an old run's commit record.
@@ -420,6 +428,7 @@ impl Replay<'_> {
         committed: &HashSet<TxnTag>,
     ) -> Result<(), String> {
         let mut epoch = 0;
+        let mut failed = false;
         let mut txn: Option<TxnTag> = None;
         let mut next_progress = 1_000_000;
         for (offset, item) in items {
@@ -427,9 +436,11 @@ impl Replay<'_> {
                 Item::Epoch(e) => epoch = *e,
                 Item::Time(ms) => self.now_ms = *ms,
                 Item::Txn(tag) => txn = Some(*tag),
+                Item::Failed => failed = true,
                 Item::Commit(_) | Item::Other => {}
                 Item::Command(argv) => {
                     let tag = txn.take();
+                    let expect_failure = std::mem::take(&mut failed);
                     if epoch >= cut {
                         self.report.after_cut += 1;
                         continue;
@@ -438,7 +449,7 @@ impl Replay<'_> {
                         self.report.uncommitted += 1;
                         continue;
                     }
-                    self.command(file, *offset, argv.clone())?;
+                    self.command(file, *offset, argv.clone(), expect_failure)?;
                     self.report.commands += 1;
                     if self.report.commands >= next_progress {
                         tracing::info!(commands = self.report.commands, file, "loading the AOF");
@@ -450,7 +461,13 @@ impl Replay<'_> {
         Ok(())
     }
 
-    fn command(&mut self, file: &str, offset: usize, argv: Vec<Bytes>) -> Result<(), String> {
+    fn command(
+        &mut self,
+        file: &str,
+        offset: usize,
+        argv: Vec<Bytes>,
+        expect_failure: bool,
+    ) -> Result<(), String> {
         let unknown = || {
             format!(
                 "Unknown command '{}' reading the append only file {file} at offset {offset}",
@@ -490,9 +507,13 @@ impl Replay<'_> {
             shard_count: self.shard_count,
             proto_max_bulk_len: usize::MAX,
         };
-        if let Reply::Error(error) = run(handler, &mut ctx, argv) {
-            self.report.errors += 1;
-            tracing::warn!(file, offset, error = %String::from_utf8_lossy(&error), "a logged command failed on replay");
+        match run(handler, &mut ctx, argv) {
+            Reply::Error(_) if expect_failure => self.report.expected_errors += 1,
+            Reply::Error(error) => {
+                self.report.errors += 1;
+                tracing::warn!(file, offset, error = %String::from_utf8_lossy(&error), "a logged command failed on replay");
+            }
+            _ => {}
         }
         Ok(())
     }

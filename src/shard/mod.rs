@@ -740,6 +740,11 @@ impl<P: Platform> Shard<P> {
             panic!("execute called for server command {}", spec.name);
         };
         let logged = spec.flags & crate::commands::flags::WRITE != 0 && !self.in_scratch;
+        let changes_before = if logged && self.log.is_some() {
+            self.keyspace.changes()
+        } else {
+            0
+        };
         if logged {
             if let Some(error) = self.log.as_ref().and_then(|l| l.error()) {
                 // As Redis: writes stop while the AOF cannot be written.
@@ -768,16 +773,22 @@ impl<P: Platform> Shard<P> {
         };
         let mut args = Args::new(argv);
         let reply = handler(&mut ctx, &mut args).unwrap_or_else(Reply::from);
-        if logged && !reply.is_error() {
+        // A write is logged when it succeeded, or when it failed after
+        // changing something (as Redis propagates by `dirty`, not by reply).
+        if logged
+            && self.log.is_some()
+            && (!reply.is_error() || self.keyspace.changes() != changes_before)
+        {
             if let Some(log) = self.log.as_mut() {
                 let tag = owner.map(|o| (o.conn, o.serial));
                 let now_ms = now_us / 1000;
+                let failed = reply.is_error();
                 match persist::logged_form(spec, args.argv(), &reply) {
                     persist::LoggedForm::Same => {
-                        log.record(self.epoch, now_ms, db, tag, args.argv());
+                        log.record_outcome(self.epoch, now_ms, db, tag, args.argv(), failed);
                     }
                     persist::LoggedForm::Instead(argv) => {
-                        log.record(self.epoch, now_ms, db, tag, &argv);
+                        log.record_outcome(self.epoch, now_ms, db, tag, &argv, failed);
                     }
                     persist::LoggedForm::Nothing => {}
                 }
