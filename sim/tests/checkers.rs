@@ -441,13 +441,12 @@ fn crashes_and_recoveries_are_deterministic() {
 }
 
 /// Persisting seeds sending BGREWRITEAOF among disk faults and crashes.
-/// Ignored while the engine's rewrite does not survive them (a failed
-/// rotation still switches the manifest, a failed switch leaves shards
-/// appending to unnamed files, a retry reuses the generation: seeds in
-/// sim/regressions.txt); when it passes, `SimConfig::rewrites` turns on by
-/// default.
+/// The two-phase rotation fixed the first causes found (seeds 293, 119, 36,
+/// 25); still ignored for the open ones (seeds 419, 590, 2600 in
+/// sim/regressions.txt, about 1 seed in 800); when it passes,
+/// `SimConfig::rewrites` turns on by default.
 #[test]
-#[ignore = "engine bug: BGREWRITEAOF does not survive disk faults (see sim/regressions.txt)"]
+#[ignore = "engine bug: BGREWRITEAOF after disk faults (open seeds in sim/regressions.txt)"]
 fn rewrites_among_crashes_pass() {
     for aof in [AofMode::Always, AofMode::EverySec, AofMode::No] {
         let config = SimConfig {

@@ -116,6 +116,8 @@ pub(crate) enum ServerThen {
     AllOk,
     /// BGREWRITEAOF: every shard rotated; write the manifest.
     AofRewritten { generation: u64 },
+    /// BGREWRITEAOF's shards took the outcome: write `reply`.
+    AofFinished { reply: crate::resp::Reply },
     /// SAVE / BGSAVE: every shard wrote its snapshot; write the manifest.
     Saved { background: bool, created_ms: u64 },
 }

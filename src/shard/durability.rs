@@ -146,7 +146,10 @@ impl<P: Platform> Shard<P> {
             self.epoch,
         ) {
             Ok((new_log, files)) => {
-                self.log = Some(new_log);
+                // Appended to only once the manifest names it
+                // ([`Shard::finish_rotation`]); until then nothing writes
+                // (the rewrite holds every shard).
+                self.pending_log = Some((generation, new_log));
                 Response::Rotated { files, error: None }
             }
             Err(error) => Response::Rotated {
@@ -154,6 +157,27 @@ impl<P: Platform> Shard<P> {
                 error: Some(error.to_string()),
             },
         }
+    }
+
+    /// BGREWRITEAOF's second step: the coordinator switched the manifest to
+    /// `generation` (`switched`), so the shard appends to the new increment;
+    /// or it could not, so the shard keeps its old files (still complete:
+    /// nothing was written since the rotation) and drops the new ones.
+    pub(crate) fn finish_rotation(&mut self, generation: u64, switched: bool) -> Response {
+        match self.pending_log.take() {
+            Some((pending, log)) if pending == generation && switched => self.log = Some(log),
+            Some((_, log)) => {
+                if let Some(disk) = self.platform.disk() {
+                    // Unnamed by any manifest: garbage, removed best-effort.
+                    let _ = disk.remove(log.file());
+                    if let Some(base) = log.base() {
+                        let _ = disk.remove(base);
+                    }
+                }
+            }
+            None => {}
+        }
+        Response::Done
     }
 
     /// SAVE / BGSAVE's part on this shard (it holds the shard whole, so all

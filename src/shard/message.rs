@@ -53,6 +53,14 @@ pub struct Forwarded {
 /// Work requested of another shard.
 #[derive(Debug)]
 pub enum Request {
+    /// Finish AOF generation `generation`: append to its files when the
+    /// manifest switched to them, else keep the old ones.
+    AofFinish {
+        /// The generation rotated to.
+        generation: u64,
+        /// True when the manifest now names it.
+        switched: bool,
+    },
     /// Write this shard's snapshot (SAVE, BGSAVE), created at Unix ms
     /// `created_ms`.
     Snapshot {

@@ -171,6 +171,9 @@ pub struct Shard<P: Platform> {
     withheld: bool,
     /// BGREWRITEAOFs this shard coordinated (INFO `aof_rewrites`).
     pub(crate) aof_rewrites: u64,
+    /// A rotated log waiting for BGREWRITEAOF's manifest switch:
+    /// (generation, log).
+    pending_log: Option<(u64, persist::aof::ShardLog)>,
     /// Unix seconds of this shard's last successful snapshot (LASTSAVE).
     pub(crate) last_save_s: u64,
     /// Snapshots this shard wrote (INFO `rdb_saves`).
@@ -226,6 +229,7 @@ impl<P: Platform> Shard<P> {
             next_sync_us: started_us,
             withheld: false,
             aof_rewrites: 0,
+            pending_log: None,
             last_save_s,
             saves: 0,
         }

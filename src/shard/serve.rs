@@ -233,6 +233,10 @@ impl<P: Platform> Shard<P> {
             }
             Request::Stats => Response::Stats(self.stats()),
             Request::AofRotate { generation } => self.rotate_aof(generation),
+            Request::AofFinish {
+                generation,
+                switched,
+            } => self.finish_rotation(generation, switched),
             Request::Snapshot { created_ms } => {
                 Response::Snapshotted(self.write_snapshot(created_ms))
             }

@@ -138,7 +138,10 @@ pub(super) fn finish<P: Platform>(
             Reply::Bulk(Bytes::from(text))
         }
         ServerThen::AllOk => Reply::ok(),
-        ServerThen::AofRewritten { generation } => aof_rewritten(shard, generation, parts),
+        ServerThen::AofRewritten { generation } => {
+            return aof_rewritten(shard, conn, generation, parts);
+        }
+        ServerThen::AofFinished { reply } => reply,
         ServerThen::Saved {
             background,
             created_ms,
@@ -213,13 +216,17 @@ fn bgrewriteaof<P: Platform>(shard: &mut Shard<P>, conn: ConnId) -> Option<Reply
     None
 }
 
-/// Every shard rotated (or kept its files): the manifest now names what
-/// each shard writes, atomically, and the old generation's files go.
+/// Every shard rotated (or failed to): if all did, the manifest now names
+/// the new generation, atomically; then every shard learns the outcome and
+/// appends to the new files, or keeps its old ones (complete, since nothing
+/// wrote in between) — a failure never leaves a shard writing to files no
+/// manifest names, nor a manifest naming two generations.
 fn aof_rewritten<P: Platform>(
     shard: &mut Shard<P>,
+    conn: ConnId,
     generation: u64,
     parts: Vec<Response>,
-) -> Reply {
+) {
     let mut files = Vec::with_capacity(parts.len());
     let mut failure = None;
     for part in parts {
@@ -235,24 +242,56 @@ fn aof_rewritten<P: Platform>(
         }
         files.push(shard_files);
     }
-    let Some(policy) = shard.aof_policy() else {
-        return Reply::error("ERR appendonly was turned off");
+    let outcome = match (failure, shard.aof_policy()) {
+        (Some(error), _) => Err(error),
+        (None, None) => Err("appendonly was turned off".to_string()),
+        (None, Some(policy)) => {
+            let manifest = crate::persist::Manifest {
+                generation,
+                policy,
+                shards: files,
+            };
+            switch_manifest(shard, &manifest)
+        }
     };
-    let manifest = crate::persist::Manifest {
+    let switched = outcome.is_ok();
+    let reply = match outcome {
+        Ok(()) => {
+            shard.aof_rewrites += 1;
+            Reply::simple("Background append only file rewriting started")
+        }
+        Err(error) => {
+            tracing::warn!(%error, "BGREWRITEAOF failed; the old AOF files stay in use");
+            Reply::error_string(format!("ERR Background AOF rewrite failed: {error}"))
+        }
+    };
+    let requests = all_shards(shard.slots.shard_count(), || Request::AofFinish {
         generation,
-        policy,
-        shards: files,
-    };
+        switched,
+    });
+    shard.start_wait(
+        conn,
+        requests,
+        Then::Server(ServerThen::AofFinished { reply }),
+    );
+}
+
+/// Writes `manifest`. When writing reports an error, the manifest on disk
+/// decides: if it names the new generation anyway (the rename happened),
+/// the switch counts as done.
+fn switch_manifest<P: Platform>(
+    shard: &mut Shard<P>,
+    manifest: &crate::persist::Manifest,
+) -> Result<(), String> {
     let Some(disk) = shard.platform.disk() else {
-        return Reply::error("ERR appendonly was turned off");
+        return Err("appendonly was turned off".to_string());
     };
-    if let Err(error) = crate::persist::switch_manifest(disk, &manifest) {
-        return Reply::error_string(format!("ERR Background AOF rewrite failed: {error}"));
-    }
-    shard.aof_rewrites += 1;
-    match failure {
-        None => Reply::simple("Background append only file rewriting started"),
-        Some(error) => Reply::error_string(format!("ERR Background AOF rewrite failed: {error}")),
+    match crate::persist::switch_manifest(disk, manifest) {
+        Ok(()) => Ok(()),
+        Err(error) => match crate::persist::read_manifest(disk) {
+            Ok(Some(on_disk)) if on_disk.generation == manifest.generation => Ok(()),
+            _ => Err(error.to_string()),
+        },
     }
 }
 
