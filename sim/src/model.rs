@@ -298,6 +298,7 @@ impl Model {
             shard_index: 0,
             shard_count: 1,
             proto_max_bulk_len: self.proto_max_bulk_len,
+            loading: false,
         };
         let mut args = Args::new(std::mem::take(&mut exec.argv));
         let reply = handler(&mut ctx, &mut args).unwrap_or_else(Reply::from);

@@ -31,6 +31,7 @@ fn replies(commands: &[&[&[u8]]]) -> Vec<Reply> {
                 shard_index: 0,
                 shard_count: 1,
                 proto_max_bulk_len: 512 * 1024 * 1024,
+                loading: false,
             };
             run(handler, &mut ctx, argv)
         })
@@ -96,10 +97,10 @@ fn an_aof_record_with_too_few_arguments_is_corruption_not_a_panic() {
 /// (INCR keeps the TTL) then replays onto a missing key: in memory `k` is 2
 /// until T and then gone; recovered, it is 1 with no TTL, forever. Found
 /// reasoning from the simulator's restart-in-the-same-millisecond failures
-/// (seeds 231 and 311 before restarts took at least 1 ms); ignored until
-/// replay stops expiring keys while loading, as Redis does.
+/// (seeds 231 and 311 before restarts took at least 1 ms); fixed: replay
+/// runs with `Ctx::loading`, which keeps keys whose time is up, as Redis
+/// does while loading.
 #[test]
-#[ignore = "engine bug: replay deletes a key stored in the millisecond its TTL ends"]
 fn a_key_stored_in_the_millisecond_its_ttl_ends_replays_as_it_ran() {
     use corekv::persist::{self, disk::Disk, disk::MemDisk, Policy};
     let t: u64 = 1_700_000_000_000;

@@ -134,6 +134,10 @@ pub struct Ctx<'a> {
     pub shard_count: usize,
     /// `proto-max-bulk-len`: the largest string a command may build (bytes).
     pub proto_max_bulk_len: usize,
+    /// Replaying the AOF: an absolute expire time already past sets the
+    /// TTL instead of deleting the key (as Redis while `loading`), since
+    /// replay runs each command at the millisecond it first ran.
+    pub loading: bool,
 }
 
 impl Ctx<'_> {

@@ -343,7 +343,7 @@ fn getex(ctx: &mut Ctx<'_>, args: &mut Args) -> CommandResult {
     match &options.expire {
         Some((unit, amount)) => {
             let at_ms = parse_expire(*unit, amount, now_ms, "getex")?;
-            if at_ms <= now_ms {
+            if at_ms <= now_ms && !ctx.loading {
                 ctx.db().remove(&key, now_ms);
             } else {
                 ctx.db().set_expiry(&key, Some(at_ms), now_ms);

@@ -506,6 +506,7 @@ impl Replay<'_> {
             shard_index: self.shard_index,
             shard_count: self.shard_count,
             proto_max_bulk_len: usize::MAX,
+            loading: true,
         };
         match run(handler, &mut ctx, argv) {
             Reply::Error(_) if expect_failure => self.report.expected_errors += 1,

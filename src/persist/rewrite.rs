@@ -159,6 +159,7 @@ pub(crate) mod tests {
                 shard_index: 0,
                 shard_count: 1,
                 proto_max_bulk_len: 512 * 1024 * 1024,
+                loading: false,
             };
             let reply = run(handler, &mut ctx, argv.clone());
             assert!(!matches!(reply, Reply::Error(_)), "{argv:?} → {reply:?}");

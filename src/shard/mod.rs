@@ -774,6 +774,7 @@ impl<P: Platform> Shard<P> {
             shard_index: self.index,
             shard_count: self.slots.shard_count(),
             proto_max_bulk_len: self.config.proto_max_bulk_len,
+            loading: false,
         };
         let mut args = Args::new(argv);
         let reply = handler(&mut ctx, &mut args).unwrap_or_else(Reply::from);

@@ -701,6 +701,7 @@ impl<'a> Replay<'a> {
                     shard_index: self.shard,
                     shard_count: self.ctx.shard_count,
                     proto_max_bulk_len: usize::MAX,
+                    loading: false,
                 };
                 let mut args = Args::new(argv.clone());
                 let _ = handler(&mut ctx, &mut args);

@@ -65,6 +65,7 @@ impl Fixture {
             shard_index: 0,
             shard_count: 1,
             proto_max_bulk_len: self.proto_max_bulk_len,
+            loading: false,
         };
         crate::commands::run(handler, &mut ctx, argv)
     }

@@ -109,6 +109,7 @@ fn expire_generic(
         .checked_add(basetime_ms as i64)
         .ok_or(invalid)?;
     let now_ms = ctx.now_ms;
+    let loading = ctx.loading;
     let db = ctx.db();
     let Some(entry) = db.get(&key, now_ms) else {
         return Ok(Reply::Integer(0));
@@ -117,7 +118,7 @@ fn expire_generic(
     if !condition.allows(current_ms, when_ms) {
         return Ok(Reply::Integer(0));
     }
-    if when_ms <= now_ms as i64 {
+    if when_ms <= now_ms as i64 && !loading {
         db.remove(&key, now_ms);
     } else {
         db.set_expiry(&key, Some(when_ms as u64), now_ms);

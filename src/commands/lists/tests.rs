@@ -57,6 +57,7 @@ impl Fixture {
             shard_index: 0,
             shard_count: 1,
             proto_max_bulk_len: 512 * 1024 * 1024,
+            loading: false,
         };
         let argv = argv.iter().map(|a| Bytes::copy_from_slice(a.as_bytes()));
         crate::commands::run(handler, &mut ctx, argv.collect())

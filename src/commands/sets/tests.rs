@@ -54,6 +54,7 @@ impl Fixture {
             shard_index: 0,
             shard_count: 1,
             proto_max_bulk_len: 512 * 1024 * 1024,
+            loading: false,
         };
         run(handler, &mut ctx, argv)
     }

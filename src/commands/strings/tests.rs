@@ -49,6 +49,7 @@ impl Fixture {
             shard_index: 0,
             shard_count: self.shard_count,
             proto_max_bulk_len: self.proto_max_bulk_len,
+            loading: false,
         };
         let argv = argv.iter().map(|a| Bytes::copy_from_slice(a.as_bytes()));
         super::super::run(handler, &mut ctx, argv.collect())
