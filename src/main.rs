@@ -103,7 +103,8 @@ enum Tool {
 /// `corekv check-aof`: runs the check through the real disk and prints its
 /// report.
 fn check_aof(path: &std::path::Path, fix: bool) -> ExitCode {
-    use corekv::persist::{check, disk::FsDisk};
+    use corekv::persist::check;
+    use corekv::platform::fs_disk::FsDisk;
     let metadata = match std::fs::metadata(path) {
         Ok(metadata) => metadata,
         Err(error) => {

@@ -25,7 +25,7 @@
 //! cut, which start-up will skip (see [`super`]).
 //!
 //! Like the rest of `persist`, this module touches no file itself: the
-//! binary hands it an [`FsDisk`](super::disk::FsDisk) over the directory, tests a
+//! binary hands it an [`FsDisk`](crate::platform::fs_disk::FsDisk) over the directory, tests a
 //! [`MemDisk`](super::disk::MemDisk). It never runs against a live server's
 //! files under `--fix`; that is the operator's job to avoid, as with Redis.
 

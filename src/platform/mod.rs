@@ -10,6 +10,7 @@
 //! per core, real sockets and clocks) and the simulator's in `corekv-sim`
 //! (virtual time, simulated sockets, a seeded scheduler).
 
+pub mod fs_disk;
 pub mod runtime;
 
 use bytes::Bytes;

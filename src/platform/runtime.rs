@@ -28,9 +28,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 
+use super::fs_disk::FsDisk;
 use super::Platform;
 use crate::config::Config;
-use crate::persist::disk::FsDisk;
 use crate::shard::{ConnId, Message, ServerInfo, Shard};
 
 /// Longest a shard sleeps in poll, so it notices the shutdown flag (ms).
