@@ -189,6 +189,8 @@ pub struct RecoveryReport {
     /// logs appended to after this recovery tag above it, so a new run's
     /// operation never meets an old run's commit record.
     pub max_txn_conn: u64,
+    /// Each shard's increment length in bytes, as read.
+    pub incr_lens: Vec<u64>,
 }
 
 /// How recovery treats what a correct recovery must not replay. Both off
@@ -245,7 +247,8 @@ struct ShardFiles {
     incr: (String, ParsedLog),
 }
 
-fn load_file(disk: &mut dyn Disk, name: &str) -> Result<ParsedLog, String> {
+/// Reads and parses the log `name` once: its bytes and its items.
+fn load_file(disk: &mut dyn Disk, name: &str) -> Result<(Bytes, ParsedLog), String> {
     let bytes = disk
         .read(name)
         .map_err(|e| format!("cannot read {name}: {e}"))?
@@ -260,7 +263,7 @@ fn load_file(disk: &mut dyn Disk, name: &str) -> Result<ParsedLog, String> {
             c.offset, c.reason
         )
     })?;
-    Ok(parsed)
+    Ok((bytes, parsed))
 }
 
 /// Recovers every shard's keyspace from the files `manifest` names:
@@ -307,12 +310,12 @@ pub fn recover_with(
                     .ok_or_else(|| format!("{name} is missing"))?;
                 Some((name.clone(), Base::Snapshot(bytes)))
             }
-            Some(name) => Some((name.clone(), Base::Log(load_file(disk, name)?))),
+            Some(name) => Some((name.clone(), Base::Log(load_file(disk, name)?.1))),
             None => None,
         };
-        let mut incr = load_file(disk, &shard.incr)?;
-        let content = Bytes::from(disk.read(&shard.incr).ok().flatten().unwrap_or_default());
+        let (content, mut incr) = load_file(disk, &shard.incr)?;
         let total = content.len();
+        report.incr_lens.push(total as u64);
         if options.replay_torn_tail && incr.valid_len < total {
             if let Some(argv) = torn_command(&content, incr.valid_len) {
                 incr.items.push((incr.valid_len, Item::Command(argv)));

@@ -345,12 +345,8 @@ pub fn open_with(
         // A clean data set (nothing trimmed, cut or left uncommitted) under
         // the same policy: keep appending to its files; no new base needed.
         let mut logs = Vec::with_capacity(shard_count);
-        for shard in &manifest.shards {
-            let len = disk
-                .read(&shard.incr)
-                .map_err(|e| format!("cannot read {}: {e}", shard.incr))?
-                .map_or(0, |bytes| bytes.len() as u64);
-            let mut log = aof::ShardLog::new(policy, shard.incr.clone(), len);
+        for (shard, len) in manifest.shards.iter().zip(&report.incr_lens) {
+            let mut log = aof::ShardLog::new(policy, shard.incr.clone(), *len);
             log.set_base(shard.base.clone());
             log.set_tag_base(report.max_txn_conn + 1);
             logs.push(log);
