@@ -426,7 +426,7 @@ mod tests {
     use super::*;
 
     /// Replays `fuzz/corpus/<target>/*` through a harness.
-    fn replay(target: &str, harness: fn(&[u8])) -> usize {
+    pub(super) fn replay(target: &str, harness: fn(&[u8])) -> usize {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("fuzz/corpus")
             .join(target);
@@ -629,19 +629,7 @@ mod snapshot_load_tests {
 
     #[test]
     fn snapshot_load_corpus_replays() {
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/snapshot_load");
-        #[allow(clippy::disallowed_methods)] // the corpus is test data on disk
-        let entries =
-            std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("corpus {}: {e}", dir.display()));
-        let mut count = 0;
-        for entry in entries.flatten() {
-            #[allow(clippy::disallowed_methods)]
-            let data = std::fs::read(entry.path()).expect("corpus file readable");
-            snapshot_load(&data);
-            count += 1;
-        }
-        assert!(count > 0);
+        assert!(tests::replay("snapshot_load", snapshot_load) > 0);
     }
 
     /// Every truncation and every single-byte change of a valid snapshot,

@@ -176,18 +176,13 @@ impl Manifest {
                 ["generation", g] => generation = Some(g.parse::<u64>().map_err(|_| bad())?),
                 ["policy", p] => policy = Some(Policy::parse(p).ok_or_else(bad)?),
                 ["shards", n] => {
-                    let n = n.parse::<usize>().map_err(|_| bad())?;
-                    if n == 0 || n > crate::limits::SHARDS_MAX {
-                        return Err(bad());
-                    }
-                    count = Some(n);
+                    count = Some(shard_count(n).ok_or_else(bad)?);
                 }
                 ["shard", index, "base", base, "incr", incr] => {
                     if index.parse::<usize>().ok() != Some(shards.len()) {
                         return Err(bad());
                     }
-                    let plain = |name: &str| !name.is_empty() && !name.contains('/');
-                    if !plain(base) || !plain(incr) {
+                    if !plain_name(base) || !plain_name(incr) {
                         return Err(bad());
                     }
                     shards.push(ShardFiles {
@@ -257,6 +252,18 @@ pub fn logged_form(
     } else {
         LoggedForm::Instead(srem)
     }
+}
+
+/// A manifest's shard count: 1 to `SHARDS_MAX`.
+fn shard_count(text: &str) -> Option<usize> {
+    text.parse::<usize>()
+        .ok()
+        .filter(|n| (1..=crate::limits::SHARDS_MAX).contains(n))
+}
+
+/// A file name a manifest may hold: non-empty, no directory part.
+fn plain_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains('/')
 }
 
 /// The epoch of Unix time `unix_ms`.
@@ -434,17 +441,10 @@ impl SnapshotManifest {
                 ["version", "1"] => {}
                 ["created_ms", ms] => created_ms = Some(ms.parse::<u64>().map_err(|_| bad())?),
                 ["shards", n] => {
-                    let n = n.parse::<usize>().map_err(|_| bad())?;
-                    if n == 0 || n > crate::limits::SHARDS_MAX {
-                        return Err(bad());
-                    }
-                    count = Some(n);
+                    count = Some(shard_count(n).ok_or_else(bad)?);
                 }
                 ["shard", index, file] => {
-                    if index.parse::<usize>().ok() != Some(files.len())
-                        || file.contains('/')
-                        || file.is_empty()
-                    {
+                    if index.parse::<usize>().ok() != Some(files.len()) || !plain_name(file) {
                         return Err(bad());
                     }
                     files.push((*file).to_string());

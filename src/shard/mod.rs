@@ -359,15 +359,7 @@ impl<P: Platform> Shard<P> {
                 let db = if self.faults.remote_ignores_db { 0 } else { db };
                 let waiter = serve::Waiter::Remote { from, ticket };
                 if let Some(response) = self.accept_request(waiter, owner, db, request) {
-                    let epoch = self.epoch;
-                    self.send(
-                        from,
-                        Message::Response {
-                            ticket,
-                            response,
-                            epoch,
-                        },
-                    );
+                    self.deliver(waiter, response);
                 }
             }
             Message::Response {

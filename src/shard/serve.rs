@@ -151,8 +151,9 @@ impl<P: Platform> Shard<P> {
             .any(|(db, key, version)| self.keyspace.db(*db).watch_is_dirty(key, *version, now_ms))
     }
 
-    /// Sends a late answer where it belongs.
-    fn deliver(&mut self, waiter: Waiter, response: Response) {
+    /// Sends an answer where it belongs (stamped with this shard's epoch
+    /// when it leaves the shard).
+    pub(super) fn deliver(&mut self, waiter: Waiter, response: Response) {
         match waiter {
             Waiter::Local(ticket) => self.completions.push_back((ticket, response)),
             Waiter::Remote { from, ticket } => {
