@@ -232,6 +232,34 @@ impl<K: Borrow<[u8]>, V> Dict<K, V> {
             .reverse_bits()
     }
 
+    /// Where `key` lies in the order a full [`Dict::scan`] visits: the
+    /// bits of its hash reversed. A scan whose next cursor is `c` (not 0)
+    /// has visited exactly the keys whose position is below
+    /// `c.reverse_bits()`, whatever size the table had at each step: a
+    /// bucket under any mask covers one aligned range of positions, and the
+    /// cursor advances range by range. O(key length).
+    pub fn scan_position(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key).reverse_bits()
+    }
+
+    /// The hash function behind [`Dict::scan_position`]:
+    /// `scan_order().hash_one(key).reverse_bits()` is the key's position,
+    /// for callers that cannot borrow the table.
+    pub fn scan_order(&self) -> ahash::RandomState {
+        self.hasher.clone()
+    }
+
+    /// Takes every element, leaving the table empty with the same hash
+    /// function (so positions and hash order stay comparable). O(1).
+    pub fn take(&mut self) -> Dict<K, V> {
+        let empty = Dict {
+            buckets: empty_buckets(BUCKETS_MIN),
+            len: 0,
+            hasher: self.hasher.clone(),
+        };
+        std::mem::replace(self, empty)
+    }
+
     /// A random element, or `None` if the table is empty: a random non-empty
     /// bucket, then a random element in it, like Redis's `dictGetRandomKey`
     /// (not uniform: elements in long chains are less likely).

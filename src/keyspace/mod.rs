@@ -16,6 +16,7 @@ pub mod dict;
 pub mod hash;
 pub mod list;
 pub mod set;
+mod snapshot;
 pub mod zset;
 
 use std::collections::BTreeSet;
@@ -196,6 +197,8 @@ pub struct Db {
     /// (expire_at_ms, key) for every key with a TTL, ordered by due time.
     expires: BTreeSet<(u64, Bytes)>,
     stats: DbStats,
+    /// The snapshot in progress, if any ([`Keyspace::start_snapshot`]).
+    snapshot: Option<Box<snapshot::DbSnapshot>>,
 }
 
 impl Db {
@@ -212,6 +215,7 @@ impl Db {
             changes: 0,
             expires: BTreeSet::new(),
             stats: DbStats::default(),
+            snapshot: None,
         }
     }
 
@@ -233,6 +237,14 @@ impl Db {
     /// Counters for INFO.
     pub fn stats(&self) -> DbStats {
         self.stats
+    }
+
+    /// Lets a snapshot in progress capture `key`'s entry before it changes
+    /// (see [`snapshot`]); with none running it is one `is_none` check.
+    fn before_change(&mut self, key: &[u8]) {
+        if let Some(snapshot) = self.snapshot.as_deref_mut() {
+            snapshot.before_change(&self.dict, key);
+        }
     }
 
     /// Records a change to `key` for WATCH: bumps its version if watched.
@@ -263,11 +275,15 @@ impl Db {
             version_clock,
             changes,
             stats,
+            snapshot,
         } = self;
         let entry = match dict.get_unless(key, |entry| entry.is_expired(now_ms)) {
             Lookup::Found(entry) => Some(entry),
             Lookup::Missing => None,
             Lookup::Removed(key, entry) => {
+                if let Some(snapshot) = snapshot.as_deref_mut() {
+                    snapshot.after_remove(&key, &entry);
+                }
                 if let Some(when) = entry.expire_at_ms {
                     expires.remove(&(when, key.clone()));
                 }
@@ -365,6 +381,7 @@ impl Db {
         }
         // Handing out a mutable value counts as a change for WATCH (an
         // over-approximation: a handler may end up changing nothing).
+        self.before_change(key);
         self.touch(key);
         self.dict.get_mut(key).map(|entry| &mut entry.value)
     }
@@ -377,6 +394,7 @@ impl Db {
     /// Stores `value` under `key` with the given TTL, replacing any previous
     /// entry (and its TTL). `key` is copied so it never pins a network buffer.
     pub fn insert(&mut self, key: &[u8], value: Value, expire_at_ms: Option<u64>) {
+        self.before_change(key);
         self.touch(key);
         // Overwriting keeps the stored key: no allocation for the key.
         if let Some(entry) = self.dict.get_mut(key) {
@@ -432,6 +450,7 @@ impl Db {
     }
 
     fn remove_entry(&mut self, key: &[u8]) -> Option<Entry> {
+        self.before_change(key);
         let (key, entry) = self.dict.remove(key)?;
         self.touch(&key);
         if let Some(when) = entry.expire_at_ms {
@@ -453,6 +472,7 @@ impl Db {
         if old == expire_at_ms {
             return true;
         }
+        self.before_change(&stored_key);
         if let Some(old_when) = old {
             self.expires.remove(&(old_when, stored_key.clone()));
         }
@@ -469,7 +489,10 @@ impl Db {
     /// Removes every key.
     pub fn clear(&mut self) {
         self.touch_all_existing();
-        self.dict.clear();
+        match self.snapshot.as_deref_mut() {
+            Some(snapshot) => snapshot.detach(self.dict.take()),
+            None => self.dict.clear(),
+        }
         self.expires.clear();
     }
 
@@ -583,6 +606,57 @@ impl Keyspace {
         &mut self.dbs
     }
 
+    /// Starts a point-in-time snapshot of every database, taken as of now
+    /// (Unix ms `now_ms`: keys already expired are left out) and read out
+    /// a slice at a time by [`Keyspace::snapshot_step`] while the keyspace
+    /// keeps changing. False (and nothing started) if one is running.
+    pub fn start_snapshot(&mut self, now_ms: u64) -> bool {
+        if self.snapshot_running() {
+            return false;
+        }
+        for (index, db) in self.dbs.iter_mut().enumerate() {
+            db.snapshot = Some(Box::new(snapshot::DbSnapshot::new(index, now_ms, &db.dict)));
+        }
+        true
+    }
+
+    /// True while a snapshot started by [`Keyspace::start_snapshot`] has
+    /// not been ended.
+    pub fn snapshot_running(&self) -> bool {
+        self.dbs.iter().any(|db| db.snapshot.is_some())
+    }
+
+    /// Reports about `keys_max` more entries of the snapshot (and every
+    /// entry captured before a change since the last step) to
+    /// `report(db, key, entry)`, each entry of the snapshot exactly once
+    /// over all steps, with the database index and value it had when the
+    /// snapshot started. Returns true once every entry was reported; the
+    /// snapshot then ends.
+    pub fn snapshot_step(
+        &mut self,
+        keys_max: usize,
+        report: &mut dyn FnMut(usize, &[u8], &Entry),
+    ) -> bool {
+        let mut done = true;
+        for db in &mut self.dbs {
+            if let Some(snapshot) = db.snapshot.as_deref_mut() {
+                snapshot.step(&db.dict, keys_max, report);
+                done &= snapshot.is_done();
+            }
+        }
+        if done {
+            self.end_snapshot();
+        }
+        done
+    }
+
+    /// Drops the snapshot in progress, if any (abandoned, or finished).
+    pub fn end_snapshot(&mut self) {
+        for db in &mut self.dbs {
+            db.snapshot = None;
+        }
+    }
+
     /// Swaps databases `a` and `b` (SWAPDB). Panics if out of range.
     pub fn swap(&mut self, a: usize, b: usize) {
         if a == b {
@@ -597,6 +671,8 @@ impl Keyspace {
         let (first, second) = (&mut left[low], &mut right[0]);
         std::mem::swap(&mut first.dict, &mut second.dict);
         std::mem::swap(&mut first.expires, &mut second.expires);
+        // A snapshot follows its table (and reports under its own index).
+        std::mem::swap(&mut first.snapshot, &mut second.snapshot);
         first.touch_all_existing();
         second.touch_all_existing();
     }
