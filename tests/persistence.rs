@@ -988,3 +988,218 @@ fn a_missing_increment_stops_the_start() {
         refused.output
     );
 }
+
+// ---------------------------------------------------------------------------
+// BGSAVE and BGREWRITEAOF while a client keeps writing
+// ---------------------------------------------------------------------------
+
+/// Pairs the writer keeps rewriting: enough for a background job to take
+/// many slices (a shard writes about 1 000 keys per slice).
+const PAIRS: usize = 100_000;
+/// MSETs per pipelined batch of the writer.
+const WRITER_BATCH: usize = 250;
+
+/// The two keys of pair `i`: hash tags on different shards, so each MSET
+/// spans both shards.
+fn pair_keys(tags: &(String, String), i: usize) -> (String, String) {
+    (format!("{{{}}}:{i}", tags.0), format!("{{{}}}:{i}", tags.1))
+}
+
+fn pair_tags() -> (String, String) {
+    let slots = SlotMap::new(THREADS);
+    let first = slots.shard_of_key(b"{a}");
+    let other = (0..)
+        .map(|i| format!("b{i}"))
+        .find(|tag| slots.shard_of_key(format!("{{{tag}}}").as_bytes()) != first)
+        .expect("some tag lands on the other shard");
+    ("a".to_string(), other)
+}
+
+/// Writes `MSET <pair i> <round>` for every pair, round after round from
+/// `first_round`, until `stop` (checked between batches); returns the
+/// position written last, as (round, pairs of that round written).
+fn write_pairs(
+    port: u16,
+    tags: (String, String),
+    first_round: u64,
+    stop: Arc<AtomicBool>,
+    batches: Arc<std::sync::atomic::AtomicUsize>,
+) -> (u64, usize) {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).expect("client");
+    let mut connection = client.get_connection().expect("connect");
+    let mut round = first_round;
+    loop {
+        for start in (0..PAIRS).step_by(WRITER_BATCH) {
+            let mut pipe = redis::pipe();
+            for i in start..(start + WRITER_BATCH).min(PAIRS) {
+                let (a, b) = pair_keys(&tags, i);
+                pipe.cmd("MSET")
+                    .arg(a)
+                    .arg(round)
+                    .arg(b)
+                    .arg(round)
+                    .ignore();
+            }
+            let () = pipe.query(&mut connection).expect("the writer's MSETs");
+            batches.fetch_add(1, Ordering::SeqCst);
+            let written = (start + WRITER_BATCH).min(PAIRS);
+            if stop.load(Ordering::SeqCst) {
+                return (round, written);
+            }
+        }
+        round += 1;
+    }
+}
+
+/// Sets every pair to round 0.
+fn write_round_zero(server: &ServerProcess, tags: &(String, String)) {
+    let mut client = server.client();
+    let mut pipe = redis::pipe();
+    for i in 0..PAIRS {
+        let (a, b) = pair_keys(tags, i);
+        pipe.cmd("MSET").arg(a).arg(0).arg(b).arg(0).ignore();
+    }
+    let () = pipe.query(&mut client).expect("round 0");
+}
+
+/// Every pair's round, checking both keys agree (an MSET is atomic).
+fn read_pairs(server: &ServerProcess, tags: &(String, String)) -> Vec<u64> {
+    let mut client = server.client();
+    let mut rounds = Vec::with_capacity(PAIRS);
+    for start in (0..PAIRS).step_by(1000) {
+        let mut keys = Vec::new();
+        for i in start..(start + 1000).min(PAIRS) {
+            let (a, b) = pair_keys(tags, i);
+            keys.push(a);
+            keys.push(b);
+        }
+        let values: Vec<Option<u64>> = redis::cmd("MGET")
+            .arg(&keys)
+            .query(&mut client)
+            .expect("MGET the pairs");
+        for (offset, pair) in values.chunks(2).enumerate() {
+            let i = start + offset;
+            assert_eq!(pair[0], pair[1], "pair {i} was split: {pair:?}");
+            rounds.push(pair[0].unwrap_or_else(|| panic!("pair {i} is missing")));
+        }
+    }
+    rounds
+}
+
+/// The writer's history as of some point: pairs before `split` in round
+/// `r`, the rest in round `r - 1`. Returns (r, split).
+fn history_point(rounds: &[u64]) -> (u64, usize) {
+    let high = rounds.iter().copied().max().expect("pairs");
+    let split = rounds.iter().take_while(|&&r| r == high).count();
+    for (i, &round) in rounds.iter().enumerate() {
+        let expected = if i < split { high } else { high - 1 };
+        assert_eq!(
+            round, expected,
+            "pair {i} holds round {round}: not one point of the writer's history \
+             (pairs 0..{split} hold {high})"
+        );
+    }
+    (high, split)
+}
+
+/// Starts the writer on `server`, runs `job` (BGSAVE or BGREWRITEAOF)
+/// while it writes, waits for the job to end, lets the writer go on a
+/// little, and returns where the writer stopped.
+fn job_under_writes(server: &ServerProcess, tags: &(String, String), job: &str) -> (u64, usize) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let batches = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let writer = {
+        let (port, tags, stop, batches) =
+            (server.port, tags.clone(), stop.clone(), batches.clone());
+        std::thread::spawn(move || write_pairs(port, tags, 1, stop, batches))
+    };
+    poll_until("the writer is under way", || {
+        batches.load(Ordering::SeqCst) >= 10
+    });
+    let mut raw = server.raw();
+    let (progress, status, started) = match job {
+        "BGSAVE" => (
+            "rdb_bgsave_in_progress",
+            "rdb_last_bgsave_status",
+            "Background saving started",
+        ),
+        _ => (
+            "aof_rewrite_in_progress",
+            "aof_last_bgrewrite_status",
+            "Background append only file rewriting started",
+        ),
+    };
+    assert_eq!(raw.call_words(job), simple(started));
+    poll_until("the background job ends", || {
+        raw.info_field("persistence", progress) == "0"
+    });
+    assert_eq!(raw.info_field("persistence", status), "ok");
+    let after = batches.load(Ordering::SeqCst);
+    poll_until("the writer goes on", || {
+        batches.load(Ordering::SeqCst) >= after + 10
+    });
+    stop.store(true, Ordering::SeqCst);
+    writer.join().expect("the writer thread")
+}
+
+/// BGSAVE writes the keyspace as of one point while the shards keep
+/// serving: loaded back, it shows a prefix of one client's cross-shard
+/// MSETs, none split.
+#[test]
+fn bgsave_while_writing_saves_one_point_in_time() {
+    let dir = TempDir::new("bgsave");
+    let args = ["--threads", "2", "--appendonly", "no", "--dir", dir.arg()];
+    let tags = pair_tags();
+    let server = ServerProcess::start(&args);
+    write_round_zero(&server, &tags);
+    let (last_round, last_split) = job_under_writes(&server, &tags, "BGSAVE");
+    kill_9(server);
+
+    let server = ServerProcess::start(&args);
+    let (round, split) = history_point(&read_pairs(&server, &tags));
+    assert!(
+        (round, split) < (last_round, last_split),
+        "the snapshot holds ({round}, {split}), written before the writer \
+         stopped at ({last_round}, {last_split})"
+    );
+    let files: Vec<String> = std::fs::read_dir(&dir.path)
+        .expect("list dir")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| name.starts_with("dump-"))
+        .collect();
+    assert_eq!(
+        files.len(),
+        THREADS,
+        "one snapshot file per shard: {files:?}"
+    );
+}
+
+/// BGREWRITEAOF while writing: the new base (one point) plus the new
+/// increment (everything after) hold every acknowledged write.
+#[test]
+fn bgrewriteaof_while_writing_loses_nothing() {
+    let dir = TempDir::new("rewrite-writes");
+    let tags = pair_tags();
+    let server = start(&dir, "everysec");
+    write_round_zero(&server, &tags);
+    let before = manifest(&dir).generation;
+    let (last_round, last_split) = job_under_writes(&server, &tags, "BGREWRITEAOF");
+    let after = manifest(&dir);
+    assert!(after.generation > before);
+    assert!(after.shards.iter().all(|s| s.base.is_some()));
+    shutdown(server);
+
+    let server = start(&dir, "everysec");
+    let rounds = read_pairs(&server, &tags);
+    assert_eq!(history_point(&rounds), (last_round, last_split));
+    let names: Vec<String> = std::fs::read_dir(aof_dir(&dir))
+        .expect("list the AOF dir")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| name.starts_with("shard-"))
+        .collect();
+    assert_eq!(
+        names.len(),
+        2 * THREADS,
+        "only the current generation's files remain: {names:?}"
+    );
+}

@@ -137,9 +137,9 @@ struct Cli {
     /// or fixed; `off` keeps the server in memory.
     #[arg(long, value_enum, default_value = "swarm")]
     aof: Aof,
-    /// Persisting seeds also send BGREWRITEAOF, at a rate drawn per seed
-    /// (off by default: rewrites do not yet survive disk faults and
-    /// crashes, see sim/regressions.txt).
+    /// Persisting seeds also send BGREWRITEAOF and BGSAVE, at a rate drawn
+    /// per seed (off by default so that recorded seeds keep their
+    /// schedules; CI's sweep turns it on).
     #[arg(long)]
     rewrites: bool,
     /// Replay the seeds listed in this file (before any sweep).

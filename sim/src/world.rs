@@ -403,6 +403,12 @@ impl Platform for SimPlatform {
             .map(|d| d as &mut dyn corekv::persist::disk::Disk)
     }
 
+    /// Snapshots share the simulated disk (their names never clash with
+    /// the AOF's), so BGSAVE meets the same faults and crashes.
+    fn snapshot_disk(&mut self) -> Option<&mut dyn corekv::persist::disk::Disk> {
+        self.disk()
+    }
+
     fn trace(&mut self, event: TraceEvent<'_>) {
         let TraceEvent::Executed {
             origin,

@@ -440,13 +440,10 @@ fn crashes_and_recoveries_are_deterministic() {
     }
 }
 
-/// Persisting seeds sending BGREWRITEAOF among disk faults and crashes.
-/// The two-phase rotation fixed the first causes found (seeds 293, 119, 36,
-/// 25); still ignored for the open ones (seeds 419, 590, 2600 in
-/// sim/regressions.txt, about 1 seed in 800); when it passes,
-/// `SimConfig::rewrites` turns on by default.
+/// Persisting seeds sending BGREWRITEAOF and BGSAVE among disk faults and
+/// crashes, under every fsync policy (the seeds that once failed are in
+/// sim/regressions.txt).
 #[test]
-#[ignore = "engine bug: BGREWRITEAOF after disk faults (open seeds in sim/regressions.txt)"]
 fn rewrites_among_crashes_pass() {
     for aof in [AofMode::Always, AofMode::EverySec, AofMode::No] {
         let config = SimConfig {

@@ -58,6 +58,19 @@ pub struct ShardLog {
     sync_failed: bool,
     /// Counters for INFO persistence.
     stats: LogStats,
+    /// The next generation's increment while BGREWRITEAOF writes its base
+    /// (see [`ShardLog::start_mirror`]).
+    mirror: Option<Mirror>,
+}
+
+/// A second increment receiving every byte the log writes from a point on.
+#[derive(Debug)]
+struct Mirror {
+    log: Box<ShardLog>,
+    /// Bytes of the main buffer written before the mirror began.
+    skip: usize,
+    /// Fsynced whenever the main log is (once a manifest may name it).
+    durable: bool,
 }
 
 /// Counters for INFO persistence.
@@ -92,7 +105,76 @@ impl ShardLog {
                 current_size: len,
                 ..LogStats::default()
             },
+            mirror: None,
         }
+    }
+
+    /// From now on, every byte this log writes also goes to `mirror` (a
+    /// new increment beginning with an `#E:<epoch>` note): BGREWRITEAOF
+    /// writes the next generation's base while the shard keeps serving,
+    /// and the next increment must hold every write after the base's
+    /// point in time, while the current files stay complete in case the
+    /// rewrite never finishes. The next record notes its time and database
+    /// again, so the mirrored bytes replay on their own.
+    pub fn start_mirror(&mut self, mut mirror: ShardLog, epoch: u64) {
+        self.mark_epoch(epoch);
+        self.last_ms = None;
+        self.last_db = None;
+        mirror.tag_base = self.tag_base;
+        mirror.last_epoch = Some(epoch);
+        self.mirror = Some(Mirror {
+            log: Box::new(mirror),
+            skip: self.buffer.len(),
+            durable: false,
+        });
+    }
+
+    /// The mirror's file, while one runs.
+    pub fn mirror_file(&self) -> Option<&str> {
+        self.mirror.as_ref().map(|m| m.log.file())
+    }
+
+    /// Makes everything mirrored so far durable and keeps the mirror as
+    /// durable as the log from now on (a manifest is about to name it).
+    ///
+    /// # Errors
+    /// The disk's error (the mirror cannot be relied on).
+    pub fn secure_mirror(&mut self, disk: &mut dyn Disk) -> Result<(), String> {
+        let Some(mirror) = self.mirror.as_mut() else {
+            return Err("no rewrite in progress".to_string());
+        };
+        if mirror.log.flush(disk, true) {
+            mirror.durable = true;
+            Ok(())
+        } else {
+            Err(mirror
+                .log
+                .error()
+                .unwrap_or("the new AOF increment could not be written")
+                .to_string())
+        }
+    }
+
+    /// Makes the mirror the log (the manifest now names it) and returns
+    /// the old log's files (increment, base) for removal. Bytes not yet
+    /// written move over with it.
+    pub fn switch_to_mirror(&mut self) -> Option<(String, Option<String>)> {
+        let mirror = self.mirror.take()?;
+        let mut next = *mirror.log;
+        next.buffer.extend_from_slice(&self.buffer[mirror.skip..]);
+        next.last_epoch = self.last_epoch;
+        next.last_ms = self.last_ms;
+        next.last_db = self.last_db;
+        next.stats.fsyncs += self.stats.fsyncs;
+        next.stats.failures += self.stats.failures;
+        let old = std::mem::replace(self, next);
+        Some((old.file, old.base))
+    }
+
+    /// Stops mirroring (the rewrite failed) and returns the mirror's file
+    /// for removal.
+    pub fn drop_mirror(&mut self) -> Option<String> {
+        self.mirror.take().map(|m| m.log.file)
     }
 
     /// The fsync policy.
@@ -123,7 +205,12 @@ impl ShardLog {
 
     /// The last disk error, while it lasts: writes are refused meanwhile.
     pub fn error(&self) -> Option<&str> {
-        self.error.as_deref()
+        self.error.as_deref().or_else(|| {
+            self.mirror
+                .as_ref()
+                .filter(|m| m.durable)
+                .and_then(|m| m.log.error())
+        })
     }
 
     /// Counters for INFO.
@@ -134,7 +221,13 @@ impl ShardLog {
     /// True while bytes exist that are not yet durable (buffered, or
     /// written but not fsynced).
     pub fn has_undurable(&self) -> bool {
-        !self.buffer.is_empty() || !self.unsynced.is_empty() || self.must_rewrite
+        !self.buffer.is_empty()
+            || !self.unsynced.is_empty()
+            || self.must_rewrite
+            || self
+                .mirror
+                .as_ref()
+                .is_some_and(|m| m.durable && m.log.has_undurable())
     }
 
     /// Bytes buffered, not yet handed to the disk.
@@ -244,6 +337,19 @@ impl ShardLog {
     /// error. Returns true when nothing undurable is left (or, without
     /// `sync`, when the write itself succeeded).
     pub fn flush(&mut self, disk: &mut dyn Disk, sync: bool) -> bool {
+        let flushed = self.flush_own(disk, sync);
+        match self.mirror.as_mut() {
+            // Until a manifest may name it, a failing mirror only fails
+            // the rewrite ([`ShardLog::secure_mirror`] reports it).
+            Some(mirror) => {
+                let mirrored = mirror.log.flush(disk, sync && mirror.durable);
+                flushed && (mirrored || !mirror.durable)
+            }
+            None => flushed,
+        }
+    }
+
+    fn flush_own(&mut self, disk: &mut dyn Disk, sync: bool) -> bool {
         match self.try_flush(disk, sync) {
             Ok(()) if self.sync_failed && !sync => true,
             Ok(()) => {
@@ -277,6 +383,10 @@ impl ShardLog {
                 return Err(error);
             }
             self.stats.current_size += self.buffer.len() as u64;
+            if let Some(mirror) = self.mirror.as_mut() {
+                let skip = std::mem::take(&mut mirror.skip);
+                mirror.log.buffer.extend_from_slice(&self.buffer[skip..]);
+            }
             self.unsynced.append(&mut self.buffer);
         }
         if sync && !self.unsynced.is_empty() {

@@ -57,6 +57,14 @@
 //! written as a fresh base and the increments restart empty, so what was
 //! left out never stays in a file later writes append to. After a clean
 //! stop the files are simply appended to.
+//!
+//! # Rewrites
+//! BGREWRITEAOF writes the next generation's bases in the background, each
+//! shard's keyspace as of one serial point, while every write after that
+//! point is logged to both the current increment and the next one
+//! ([`aof::ShardLog::start_mirror`]); the manifest switches once every
+//! base is durable. Whichever manifest a crash finds names complete files.
+//! The protocol is in `crate::shard::background`.
 
 pub mod aof;
 pub mod check;
@@ -397,9 +405,34 @@ pub fn open_with(
 /// The snapshot manifest's file name, in `dir`.
 pub const SNAPSHOT_MANIFEST: &str = "dump.manifest";
 
-/// Shard `index`'s snapshot file, in `dir` (format: [`snapshot`]).
-pub fn snapshot_file(index: usize) -> String {
-    format!("dump-{index}.ckv")
+/// Shard `index`'s snapshot file of the snapshot created at Unix ms
+/// `created_ms`, in `dir` (format: [`snapshot`]). Each snapshot has its
+/// own files, so a crash while one is written leaves the last one whole.
+pub fn snapshot_file(index: usize, created_ms: u64) -> String {
+    format!("dump-{index}.{created_ms}.ckv")
+}
+
+/// Makes `manifest` the snapshot manifest (atomically), then removes the
+/// snapshot files it no longer names (best-effort).
+///
+/// # Errors
+/// The disk's error writing the manifest.
+pub fn switch_snapshot_manifest(
+    disk: &mut dyn disk::Disk,
+    manifest: &SnapshotManifest,
+) -> std::io::Result<()> {
+    disk::replace(disk, SNAPSHOT_MANIFEST, manifest.encode().as_bytes())?;
+    if let Ok(names) = disk.list() {
+        for name in names {
+            if name.starts_with("dump-")
+                && name.ends_with(".ckv")
+                && !manifest.files.contains(&name)
+            {
+                let _ = disk.remove(&name);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Which snapshot files make up the last SAVE/BGSAVE (one per shard,
@@ -474,14 +507,9 @@ pub fn load_snapshots(
     databases: usize,
     rng: &mut dyn RngCore,
 ) -> Result<Option<Vec<Keyspace>>, String> {
-    let Some(bytes) = disk
-        .read(SNAPSHOT_MANIFEST)
-        .map_err(|e| format!("cannot read {SNAPSHOT_MANIFEST}: {e}"))?
-    else {
+    let Some(manifest) = read_snapshot_manifest(disk)? else {
         return Ok(None);
     };
-    let text = String::from_utf8(bytes).map_err(|_| format!("{SNAPSHOT_MANIFEST} is not text"))?;
-    let manifest = SnapshotManifest::decode(&text)?;
     if manifest.files.len() != shard_count {
         return Err(format!(
             "the snapshot was written by {} shards but the server runs {shard_count}: \
@@ -504,6 +532,23 @@ pub fn load_snapshots(
         keyspaces.push(keyspace);
     }
     Ok(Some(keyspaces))
+}
+
+/// The snapshot manifest, if `dir` has one.
+///
+/// # Errors
+/// A message when it cannot be read or parsed.
+pub fn read_snapshot_manifest(
+    disk: &mut dyn disk::Disk,
+) -> Result<Option<SnapshotManifest>, String> {
+    let Some(bytes) = disk
+        .read(SNAPSHOT_MANIFEST)
+        .map_err(|e| format!("cannot read {SNAPSHOT_MANIFEST}: {e}"))?
+    else {
+        return Ok(None);
+    };
+    let text = String::from_utf8(bytes).map_err(|_| format!("{SNAPSHOT_MANIFEST} is not text"))?;
+    SnapshotManifest::decode(&text).map(Some)
 }
 
 /// The manifest, if the directory has one.
@@ -543,8 +588,7 @@ pub fn start_generation(
     unix_ms: u64,
     epoch: u64,
 ) -> std::io::Result<(aof::ShardLog, ShardFiles)> {
-    let base = format!("shard-{index}.{generation}.base.ckv");
-    let incr = format!("shard-{index}.{generation}.incr.aof");
+    let base = base_file(index, generation);
     disk.remove(&base)?;
     // The base is a snapshot (as Redis's AOF base is an RDB preamble):
     // written in chunks, so memory stays bounded by one entry plus a chunk.
@@ -559,6 +603,26 @@ pub fn start_generation(
     }
     disk.append(&base, &writer.finish())?;
     disk.sync(&base)?;
+    create_increment(disk, index, generation, policy, epoch)
+}
+
+/// Creates generation `generation`'s empty increment for shard `index`,
+/// durably, beginning with an `#E:` note of `epoch`, and returns the log
+/// appending to it and the generation's file names (the base is
+/// `shard-<index>.<generation>.base.ckv`, written by the caller). The
+/// files count only once a manifest names them ([`switch_manifest`]).
+///
+/// # Errors
+/// The disk's error.
+pub fn create_increment(
+    disk: &mut dyn disk::Disk,
+    index: usize,
+    generation: u64,
+    policy: Policy,
+    epoch: u64,
+) -> std::io::Result<(aof::ShardLog, ShardFiles)> {
+    let base = base_file(index, generation);
+    let incr = format!("shard-{index}.{generation}.incr.aof");
     let first = format!("#E:{epoch}\r\n");
     disk.remove(&incr)?;
     disk.append(&incr, first.as_bytes())?;
@@ -572,6 +636,11 @@ pub fn start_generation(
             incr,
         },
     ))
+}
+
+/// Shard `index`'s base file of generation `generation`.
+pub fn base_file(index: usize, generation: u64) -> String {
+    format!("shard-{index}.{generation}.base.ckv")
 }
 
 /// Makes `manifest` the data set's manifest (atomically), then removes the

@@ -114,12 +114,12 @@ pub(crate) enum ServerThen {
     ClientList,
     /// Reply `+OK` once every shard is done (CONFIG SET, RESETSTAT).
     AllOk,
-    /// BGREWRITEAOF: every shard rotated; write the manifest.
-    AofRewritten { generation: u64 },
-    /// BGREWRITEAOF's shards took the outcome: write `reply`.
-    AofFinished { reply: crate::resp::Reply },
-    /// SAVE / BGSAVE: every shard wrote its snapshot; write the manifest.
-    Saved { background: bool, created_ms: u64 },
+    /// BGSAVE / BGREWRITEAOF: every shard started its part (or refused).
+    JobStarted { job: super::message::JobId },
+    /// A job abandoned on every shard: write `reply`.
+    JobAbandoned { reply: crate::resp::Reply },
+    /// SAVE: every shard wrote its snapshot; write the manifest.
+    Saved { created_ms: u64 },
 }
 
 /// A connection's outstanding cross-shard work. While it exists, no later

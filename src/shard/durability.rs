@@ -1,12 +1,12 @@
 //! How a shard persists: its AOF (group commit in `before_sleep`, held
 //! replies and messages under `appendfsync always`, the periodic fsync and
-//! epoch note of `everysec`/`no`), BGREWRITEAOF's rotation and SAVE's
-//! snapshot. The design is in [`crate::persist`].
+//! epoch note of `everysec`/`no`). Background jobs (BGSAVE, BGREWRITEAOF)
+//! are in [`super::background`]. The design is in [`crate::persist`].
 
 use bytes::Bytes;
 
 use super::locks::TxnId;
-use super::message::{ConnId, Message, Response};
+use super::message::{ConnId, Message};
 use super::Shard;
 use crate::keyspace::Keyspace;
 use crate::persist;
@@ -101,110 +101,6 @@ impl<P: Platform> Shard<P> {
                 tracing::warn!("the AOF could not be fsynced at shutdown");
             }
         }
-    }
-
-    /// BGREWRITEAOF's part on this shard (it holds the shard whole): makes
-    /// the current increment durable, then writes the keyspace as the base
-    /// of `generation` and appends to its new increment from now on.
-    pub(crate) fn rotate_aof(&mut self, generation: u64) -> Response {
-        let (epoch, unix_ms) = (self.epoch, self.clock.1 / 1000);
-        let (Some(log), Some(disk)) = (self.log.as_mut(), self.platform.disk()) else {
-            return Response::Rotated {
-                files: persist::ShardFiles {
-                    base: None,
-                    incr: String::new(),
-                },
-                error: Some("appendonly is off".to_string()),
-            };
-        };
-        let current = persist::ShardFiles {
-            base: log.base().map(str::to_string),
-            incr: log.file().to_string(),
-        };
-        log.mark_epoch(epoch);
-        if !log.flush(disk, true) {
-            let error = log
-                .error()
-                .unwrap_or("the AOF could not be written")
-                .to_string();
-            return Response::Rotated {
-                files: current,
-                error: Some(error),
-            };
-        }
-        // Records from now on carry a later epoch than anything before the
-        // rotation, on any shard (the request carried the owner's epoch).
-        self.epoch += 1;
-        match persist::start_generation(
-            disk,
-            self.index,
-            self.slots.shard_count(),
-            generation,
-            log.policy(),
-            &self.keyspace,
-            unix_ms,
-            self.epoch,
-        ) {
-            Ok((new_log, files)) => {
-                // Appended to only once the manifest names it
-                // ([`Shard::finish_rotation`]); until then nothing writes
-                // (the rewrite holds every shard).
-                self.pending_log = Some((generation, new_log));
-                Response::Rotated { files, error: None }
-            }
-            Err(error) => Response::Rotated {
-                files: current,
-                error: Some(error.to_string()),
-            },
-        }
-    }
-
-    /// BGREWRITEAOF's second step: the coordinator switched the manifest to
-    /// `generation` (`switched`), so the shard appends to the new increment;
-    /// or it could not, so the shard keeps its old files (still complete:
-    /// nothing was written since the rotation) and drops the new ones.
-    pub(crate) fn finish_rotation(&mut self, generation: u64, switched: bool) -> Response {
-        match self.pending_log.take() {
-            Some((pending, log)) if pending == generation && switched => self.log = Some(log),
-            Some((_, log)) => {
-                if let Some(disk) = self.platform.disk() {
-                    // Unnamed by any manifest: garbage, removed best-effort.
-                    let _ = disk.remove(log.file());
-                    if let Some(base) = log.base() {
-                        let _ = disk.remove(base);
-                    }
-                }
-            }
-            None => {}
-        }
-        Response::Done
-    }
-
-    /// SAVE / BGSAVE's part on this shard (it holds the shard whole, so all
-    /// shards' snapshots show one serial point): writes the keyspace to
-    /// `dump-<shard>.ckv` in `dir` (temporary file, fsync, rename).
-    pub(crate) fn write_snapshot(&mut self, created_ms: u64) -> Result<String, String> {
-        let now_ms = self.clock.1 / 1000;
-        let mut writer = persist::snapshot::SnapshotWriter::new(
-            self.index,
-            self.slots.shard_count(),
-            created_ms,
-        );
-        for (db, database) in self.keyspace.dbs().iter().enumerate() {
-            for (key, entry) in database.iter(now_ms) {
-                writer.entry(db, key, entry);
-            }
-        }
-        let bytes = writer.finish();
-        let file = persist::snapshot_file(self.index);
-        let disk = self
-            .platform
-            .snapshot_disk()
-            .ok_or_else(|| "snapshots are not available here".to_string())?;
-        persist::disk::replace(disk, &file, &bytes).map_err(|e| e.to_string())?;
-        self.last_save_s = created_ms / 1000;
-        self.saves += 1;
-        Ok(file)
     }
 
     /// True while replies must not go out: under `always`, bytes of the

@@ -53,26 +53,22 @@ pub struct Forwarded {
 /// Work requested of another shard.
 #[derive(Debug)]
 pub enum Request {
-    /// Finish AOF generation `generation`: append to its files when the
-    /// manifest switched to them, else keep the old ones.
-    AofFinish {
-        /// The generation rotated to.
-        generation: u64,
-        /// True when the manifest now names it.
-        switched: bool,
-    },
-    /// Write this shard's snapshot (SAVE, BGSAVE), created at Unix ms
-    /// `created_ms`.
+    /// Abandon background job `job` (it could not start on every shard).
+    Abandon(JobId),
+    /// SAVE: write this shard's snapshot now, created at Unix ms
+    /// `created_ms` ([`Response::Snapshotted`]).
     Snapshot {
         /// Creation time recorded in the snapshot (Unix ms).
         created_ms: u64,
     },
-    /// Start AOF generation `generation` (BGREWRITEAOF): make the current
-    /// increment durable, write this shard's state as the new base, and
-    /// append to a new increment from now on.
-    AofRotate {
-        /// The new generation's number.
-        generation: u64,
+    /// Start background job `job` (BGSAVE, BGREWRITEAOF) at this point in
+    /// the shard's history; shard `coordinator` gathers the parts
+    /// ([`Response::Started`]).
+    StartJob {
+        /// The job.
+        job: JobId,
+        /// The shard the part's outcome is reported to.
+        coordinator: usize,
     },
     /// Run these commands, in order, in database `db`; answered by
     /// [`Response::Replies`] with one reply per command.
@@ -107,14 +103,9 @@ pub enum Request {
 pub enum Response {
     /// What [`Request::Snapshot`] did: the file written, or why not.
     Snapshotted(Result<String, String>),
-    /// What [`Request::AofRotate`] did: the shard's files now, and the
-    /// error if it could not switch.
-    Rotated {
-        /// The base and increment the shard now writes.
-        files: crate::persist::ShardFiles,
-        /// Why it kept its old files, if it did.
-        error: Option<String>,
-    },
+    /// What [`Request::StartJob`] did: the files the shard's part writes,
+    /// or why it could not start.
+    Started(Result<JobFiles, String>),
     /// One reply per executed command.
     Replies(Vec<Reply>),
     /// One entry per fetched key (`None` if absent).
@@ -163,6 +154,8 @@ pub enum Message {
         /// The sender's epoch (see `crate::persist`).
         epoch: u64,
     },
+    /// News of a background job (one-way; see [`Notice`]).
+    Background(Notice),
     /// Stop watching these keys (one-way: UNWATCH, EXEC, DISCARD, close).
     Unwatch {
         /// The database.
@@ -178,6 +171,60 @@ pub enum Message {
         response: Response,
         /// The sender's epoch (see `crate::persist`).
         epoch: u64,
+    },
+}
+
+/// A background persistence job spanning every shard (see
+/// `shard::background`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobId {
+    /// BGREWRITEAOF to AOF generation `generation`.
+    AofRewrite {
+        /// The new generation.
+        generation: u64,
+        /// Drawn at random by the coordinator: tells this job from a
+        /// refused one with the same generation.
+        nonce: u64,
+    },
+    /// BGSAVE of a snapshot created at Unix ms `created_ms`.
+    Save {
+        /// The snapshot's creation time (Unix ms), also in its file names.
+        created_ms: u64,
+        /// Drawn at random by the coordinator (see `AofRewrite`).
+        nonce: u64,
+    },
+}
+
+/// The files a shard's part of a background job writes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JobFiles {
+    /// BGREWRITEAOF: the new generation's base and increment.
+    Aof(crate::persist::ShardFiles),
+    /// BGSAVE: the snapshot file.
+    Dump(String),
+}
+
+/// One-way news between shards about a background job.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// To the coordinator: shard `shard` wrote its part of `job` (durably),
+    /// or failed to.
+    PartWritten {
+        /// The job.
+        job: JobId,
+        /// The reporting shard.
+        shard: usize,
+        /// The files written, or why the part failed.
+        result: Result<JobFiles, String>,
+    },
+    /// From the coordinator: the job is over; `ok` when its manifest now
+    /// names the new files (each shard then uses them and removes what
+    /// they replace), else every shard drops what the job wrote.
+    Finished {
+        /// The job.
+        job: JobId,
+        /// True when the new files count.
+        ok: bool,
     },
 }
 
@@ -216,6 +263,10 @@ pub struct ShardStats {
     pub aof_rewrites: u64,
     /// Snapshots written by the shard.
     pub saves: u64,
+    /// Shards writing their part of a BGSAVE.
+    pub bgsave_in_progress: u64,
+    /// Shards writing their part of a BGREWRITEAOF.
+    pub aof_rewrite_in_progress: u64,
 }
 
 impl ShardStats {
@@ -245,5 +296,7 @@ impl ShardStats {
         self.aof_write_errors += other.aof_write_errors;
         self.aof_rewrites += other.aof_rewrites;
         self.saves = self.saves.max(other.saves);
+        self.bgsave_in_progress += other.bgsave_in_progress;
+        self.aof_rewrite_in_progress += other.aof_rewrite_in_progress;
     }
 }

@@ -29,6 +29,7 @@
 //! transactions work.
 
 mod atomic;
+pub mod background;
 pub mod connection;
 mod durability;
 pub mod locks;
@@ -171,9 +172,18 @@ pub struct Shard<P: Platform> {
     withheld: bool,
     /// BGREWRITEAOFs this shard coordinated (INFO `aof_rewrites`).
     pub(crate) aof_rewrites: u64,
-    /// A rotated log waiting for BGREWRITEAOF's manifest switch:
-    /// (generation, log).
-    pending_log: Option<(u64, persist::aof::ShardLog)>,
+    /// This shard's part of a background job (BGSAVE, BGREWRITEAOF).
+    job: Option<background::Job>,
+    /// The parts of the background job this shard coordinates.
+    gathering: Option<background::Gathering>,
+    /// Keys per slice of a background job.
+    slice_keys: usize,
+    /// The last BGSAVE this shard took part in succeeded
+    /// (`rdb_last_bgsave_status`).
+    last_bgsave_ok: bool,
+    /// The last BGREWRITEAOF this shard took part in succeeded
+    /// (`aof_last_bgrewrite_status`).
+    last_bgrewrite_ok: bool,
     /// Unix seconds of this shard's last successful snapshot (LASTSAVE).
     pub(crate) last_save_s: u64,
     /// Snapshots this shard wrote (INFO `rdb_saves`).
@@ -229,7 +239,11 @@ impl<P: Platform> Shard<P> {
             next_sync_us: started_us,
             withheld: false,
             aof_rewrites: 0,
-            pending_log: None,
+            job: None,
+            gathering: None,
+            slice_keys: background::SLICE_KEYS_DEFAULT,
+            last_bgsave_ok: true,
+            last_bgrewrite_ok: true,
             last_save_s,
             saves: 0,
         }
@@ -375,6 +389,7 @@ impl<P: Platform> Shard<P> {
                 self.epoch = self.epoch.max(epoch);
                 self.release_locks(owner);
             }
+            Message::Background(notice) => self.on_notice(notice),
             Message::Unwatch { db, keys } => {
                 for key in keys {
                     self.keyspace.db(db).unwatch(&key);
@@ -403,7 +418,7 @@ impl<P: Platform> Shard<P> {
     /// platform's monotonic µs.
     #[must_use]
     pub fn poll_timeout_us(&self) -> u64 {
-        if !self.deferred.is_empty() || self.withheld {
+        if !self.deferred.is_empty() || self.withheld || self.background_busy() {
             return self.clock.0;
         }
         match self.log.as_ref().map(persist::aof::ShardLog::policy) {
@@ -419,6 +434,7 @@ impl<P: Platform> Shard<P> {
         self.tick_clock();
         let now_us = self.clock.0;
         self.periodic_sync(now_us);
+        self.background_slice();
         if now_us < self.next_cron_us {
             return;
         }
@@ -1105,6 +1121,14 @@ impl<P: Platform> Shard<P> {
             aof_write_errors: u64::from(self.log.as_ref().is_some_and(|l| l.error().is_some())),
             aof_rewrites: self.aof_rewrites,
             saves: self.saves,
+            bgsave_in_progress: u64::from(matches!(
+                self.job_kind(),
+                Some(message::JobId::Save { .. })
+            )),
+            aof_rewrite_in_progress: u64::from(matches!(
+                self.job_kind(),
+                Some(message::JobId::AofRewrite { .. })
+            )),
         }
     }
 }

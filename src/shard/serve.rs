@@ -233,11 +233,8 @@ impl<P: Platform> Shard<P> {
                 Response::Done
             }
             Request::Stats => Response::Stats(self.stats()),
-            Request::AofRotate { generation } => self.rotate_aof(generation),
-            Request::AofFinish {
-                generation,
-                switched,
-            } => self.finish_rotation(generation, switched),
+            Request::StartJob { job, coordinator } => self.start_job(job, coordinator),
+            Request::Abandon(job) => self.abandon_job(job),
             Request::Snapshot { created_ms } => {
                 Response::Snapshotted(self.write_snapshot(created_ms))
             }

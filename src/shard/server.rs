@@ -6,8 +6,9 @@
 use bytes::Bytes;
 
 use super::atomic;
+use super::background::Gathering;
 use super::connection::{ServerThen, Then};
-use super::message::{ConnId, Request, Response, ShardStats};
+use super::message::{ConnId, JobId, Request, Response, ShardStats};
 use super::Shard;
 use crate::commands::{flags, unknown_subcommand_error, CommandSpec, Exec, ServerCommand};
 use crate::config::Config;
@@ -63,22 +64,25 @@ pub(super) fn run<P: Platform>(
             None => return,
         },
         ServerCommand::Command => command_command(shard, &argv),
-        ServerCommand::Save | ServerCommand::BgSave => {
-            let created_ms = shard.clock.1 / 1000;
+        ServerCommand::Save => {
+            let created_ms = match snapshot_time(shard) {
+                Ok(created_ms) => created_ms,
+                Err(reply) => return shard.write(conn, &reply),
+            };
             let requests = all_shards(shard.slots.shard_count(), || Request::Snapshot {
                 created_ms,
             });
-            let background = command == ServerCommand::BgSave;
             shard.start_wait(
                 conn,
                 requests,
-                Then::Server(ServerThen::Saved {
-                    background,
-                    created_ms,
-                }),
+                Then::Server(ServerThen::Saved { created_ms }),
             );
             return;
         }
+        ServerCommand::BgSave => match bgsave(shard, conn) {
+            Some(reply) => reply,
+            None => return,
+        },
         ServerCommand::LastSave => Reply::Integer(shard.last_save_s as i64),
         ServerCommand::BgRewriteAof => match bgrewriteaof(shard, conn) {
             Some(reply) => reply,
@@ -138,28 +142,16 @@ pub(super) fn finish<P: Platform>(
             Reply::Bulk(Bytes::from(text))
         }
         ServerThen::AllOk => Reply::ok(),
-        ServerThen::AofRewritten { generation } => {
-            return aof_rewritten(shard, conn, generation, parts);
-        }
-        ServerThen::AofFinished { reply } => reply,
-        ServerThen::Saved {
-            background,
-            created_ms,
-        } => saved(shard, background, created_ms, parts),
+        ServerThen::JobStarted { job } => return job_started(shard, conn, job, parts),
+        ServerThen::JobAbandoned { reply } => reply,
+        ServerThen::Saved { created_ms } => saved(shard, created_ms, parts),
     };
     shard.write(conn, &reply);
 }
 
-/// Every shard wrote its snapshot: the snapshot manifest names them (a
-/// crash before this keeps the previous set whole). BGSAVE answers once
-/// the snapshot is on disk (corekv writes it with every shard held; there
-/// is no fork), with Redis's reply text.
-fn saved<P: Platform>(
-    shard: &mut Shard<P>,
-    background: bool,
-    created_ms: u64,
-    parts: Vec<Response>,
-) -> Reply {
+/// SAVE: every shard wrote its snapshot; the snapshot manifest names them
+/// (a crash before this keeps the previous set whole).
+fn saved<P: Platform>(shard: &mut Shard<P>, created_ms: u64, parts: Vec<Response>) -> Reply {
     let mut files = Vec::with_capacity(parts.len());
     for part in parts {
         match part {
@@ -175,26 +167,71 @@ fn saved<P: Platform>(
     let Some(disk) = shard.platform.snapshot_disk() else {
         return Reply::error("ERR snapshots are not available here");
     };
-    if let Err(error) = crate::persist::disk::replace(
-        disk,
-        crate::persist::SNAPSHOT_MANIFEST,
-        manifest.encode().as_bytes(),
-    ) {
+    if let Err(error) = crate::persist::switch_snapshot_manifest(disk, &manifest) {
         return Reply::error_string(format!("ERR {error}"));
     }
     tracing::info!("DB saved on disk");
-    if background {
-        Reply::simple("Background saving started")
-    } else {
-        Reply::ok()
+    Reply::ok()
+}
+
+/// A creation time for a new snapshot: now, but after the snapshot on
+/// disk (its files are named by it, and must not be overwritten).
+fn snapshot_time<P: Platform>(shard: &mut Shard<P>) -> Result<u64, Reply> {
+    let now_ms = shard.clock.1 / 1000;
+    let Some(disk) = shard.platform.snapshot_disk() else {
+        return Err(Reply::error("ERR snapshots are not available here"));
+    };
+    match crate::persist::read_snapshot_manifest(disk) {
+        Ok(Some(manifest)) => Ok(now_ms.max(manifest.created_ms + 1)),
+        Ok(None) => Ok(now_ms),
+        Err(error) => Err(Reply::error_string(format!("ERR {error}"))),
     }
 }
 
-/// `BGREWRITEAOF` — runs holding every shard whole (see
-/// [`ServerCommand::locks_every_shard`]), so every shard's new base is the
-/// state at one serial point and no write lands between the rotations and
-/// the manifest switch. Each shard writes its own base in parallel.
+/// The reply refusing a new job while `running` runs (Redis's texts).
+fn busy_reply(running: JobId, wanted_save: bool) -> Reply {
+    match (running, wanted_save) {
+        (JobId::Save { .. }, true) => Reply::error("ERR Background save already in progress"),
+        (JobId::AofRewrite { .. }, true) => Reply::error(
+            "ERR An AOF log rewriting in progress: can't BGSAVE right now. \
+             Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.",
+        ),
+        (JobId::AofRewrite { .. }, false) => {
+            Reply::error("ERR Background append only file rewriting already in progress")
+        }
+        (JobId::Save { .. }, false) => {
+            Reply::error("ERR Background save in progress: retry BGREWRITEAOF once it ends")
+        }
+    }
+}
+
+/// `BGSAVE` — starts a background job holding every shard whole (see
+/// [`ServerCommand::locks_every_shard`]), so every shard's snapshot shows
+/// one serial point; each shard then writes it a slice at a time (see
+/// [`super::background`]).
+fn bgsave<P: Platform>(shard: &mut Shard<P>, conn: ConnId) -> Option<Reply> {
+    if let Some(running) = shard.job_kind() {
+        return Some(busy_reply(running, true));
+    }
+    let created_ms = match snapshot_time(shard) {
+        Ok(created_ms) => created_ms,
+        Err(reply) => return Some(reply),
+    };
+    let job = JobId::Save {
+        created_ms,
+        nonce: rand::RngCore::next_u64(&mut shard.rng),
+    };
+    start_job(shard, conn, job);
+    None
+}
+
+/// `BGREWRITEAOF` — starts writing the next AOF generation's base in the
+/// background (see [`super::background`]), holding every shard whole
+/// only while each starts its part.
 fn bgrewriteaof<P: Platform>(shard: &mut Shard<P>, conn: ConnId) -> Option<Reply> {
+    if let Some(running) = shard.job_kind() {
+        return Some(busy_reply(running, false));
+    }
     let Some(disk) = shard.platform.disk() else {
         return Some(Reply::error(
             "ERR Background AOF rewrite needs appendonly yes in corekv",
@@ -205,94 +242,68 @@ fn bgrewriteaof<P: Platform>(shard: &mut Shard<P>, conn: ConnId) -> Option<Reply
         Ok(None) => 1,
         Err(error) => return Some(Reply::error_string(format!("ERR {error}"))),
     };
-    let requests = all_shards(shard.slots.shard_count(), || Request::AofRotate {
+    let job = JobId::AofRewrite {
         generation,
-    });
-    shard.start_wait(
-        conn,
-        requests,
-        Then::Server(ServerThen::AofRewritten { generation }),
-    );
+        nonce: rand::RngCore::next_u64(&mut shard.rng),
+    };
+    start_job(shard, conn, job);
     None
 }
 
-/// Every shard rotated (or failed to): if all did, the manifest now names
-/// the new generation, atomically; then every shard learns the outcome and
-/// appends to the new files, or keeps its old ones (complete, since nothing
-/// wrote in between) — a failure never leaves a shard writing to files no
-/// manifest names, nor a manifest naming two generations.
-fn aof_rewritten<P: Platform>(
-    shard: &mut Shard<P>,
-    conn: ConnId,
-    generation: u64,
-    parts: Vec<Response>,
-) {
-    let mut files = Vec::with_capacity(parts.len());
+/// Asks every shard to start its part of `job`, this shard coordinating.
+fn start_job<P: Platform>(shard: &mut Shard<P>, conn: ConnId, job: JobId) {
+    let shard_count = shard.slots.shard_count();
+    shard.gathering = Some(Gathering::new(job, shard_count));
+    let coordinator = shard.index;
+    let requests = all_shards(shard_count, || Request::StartJob { job, coordinator });
+    shard.start_wait(conn, requests, Then::Server(ServerThen::JobStarted { job }));
+}
+
+/// Every shard answered the start of `job`: reply that it started (Redis's
+/// texts), or abandon it everywhere if a shard could not start its part.
+fn job_started<P: Platform>(shard: &mut Shard<P>, conn: ConnId, job: JobId, parts: Vec<Response>) {
     let mut failure = None;
     for part in parts {
-        let Response::Rotated {
-            files: shard_files,
-            error,
-        } = part
-        else {
-            panic!("AOF rotation answered with {part:?}")
-        };
-        if let Some(error) = error {
-            failure.get_or_insert(error);
+        match part {
+            Response::Started(Ok(_)) => {}
+            Response::Started(Err(error)) => {
+                failure.get_or_insert(error);
+            }
+            other => panic!("a job's start answered with {other:?}"),
         }
-        files.push(shard_files);
     }
-    let outcome = match (failure, shard.aof_policy()) {
-        (Some(error), _) => Err(error),
-        (None, None) => Err("appendonly was turned off".to_string()),
-        (None, Some(policy)) => {
-            let manifest = crate::persist::Manifest {
-                generation,
-                policy,
-                shards: files,
-            };
-            switch_manifest(shard, &manifest)
+    let Some(error) = failure else {
+        let reply = match job {
+            JobId::Save { .. } => Reply::simple("Background saving started"),
+            JobId::AofRewrite { .. } => {
+                Reply::simple("Background append only file rewriting started")
+            }
+        };
+        shard.write(conn, &reply);
+        return;
+    };
+    if shard.gathering.as_ref().is_some_and(|g| g.id() == job) {
+        shard.gathering = None;
+    }
+    tracing::warn!(%error, "a background job could not start");
+    let reply = if error.contains("in progress") {
+        Reply::error_string(format!("ERR {error}"))
+    } else {
+        match job {
+            JobId::Save { .. } => {
+                Reply::error_string(format!("ERR Background save failed: {error}"))
+            }
+            JobId::AofRewrite { .. } => {
+                Reply::error_string(format!("ERR Background AOF rewrite failed: {error}"))
+            }
         }
     };
-    let switched = outcome.is_ok();
-    let reply = match outcome {
-        Ok(()) => {
-            shard.aof_rewrites += 1;
-            Reply::simple("Background append only file rewriting started")
-        }
-        Err(error) => {
-            tracing::warn!(%error, "BGREWRITEAOF failed; the old AOF files stay in use");
-            Reply::error_string(format!("ERR Background AOF rewrite failed: {error}"))
-        }
-    };
-    let requests = all_shards(shard.slots.shard_count(), || Request::AofFinish {
-        generation,
-        switched,
-    });
+    let requests = all_shards(shard.slots.shard_count(), || Request::Abandon(job));
     shard.start_wait(
         conn,
         requests,
-        Then::Server(ServerThen::AofFinished { reply }),
+        Then::Server(ServerThen::JobAbandoned { reply }),
     );
-}
-
-/// Writes `manifest`. When writing reports an error, the manifest on disk
-/// decides: if it names the new generation anyway (the rename happened),
-/// the switch counts as done.
-fn switch_manifest<P: Platform>(
-    shard: &mut Shard<P>,
-    manifest: &crate::persist::Manifest,
-) -> Result<(), String> {
-    let Some(disk) = shard.platform.disk() else {
-        return Err("appendonly was turned off".to_string());
-    };
-    match crate::persist::switch_manifest(disk, manifest) {
-        Ok(()) => Ok(()),
-        Err(error) => match crate::persist::read_manifest(disk) {
-            Ok(Some(on_disk)) if on_disk.generation == manifest.generation => Ok(()),
-            _ => Err(error.to_string()),
-        },
-    }
 }
 
 fn all_shards(shard_count: usize, request: impl Fn() -> Request) -> Vec<(usize, Request)> {
@@ -620,15 +631,27 @@ fn info_section<P: Platform>(shard: &mut Shard<P>, section: &str, total: &ShardS
                 ("loading".into(), "0".into()),
                 ("async_loading".into(), "0".into()),
                 ("rdb_changes_since_last_save".into(), "0".into()),
-                ("rdb_bgsave_in_progress".into(), "0".into()),
-                ("rdb_last_bgsave_status".into(), "ok".into()),
+                (
+                    "rdb_bgsave_in_progress".into(),
+                    u8::from(total.bgsave_in_progress > 0).to_string(),
+                ),
+                (
+                    "rdb_last_bgsave_status".into(),
+                    status(!shard.last_bgsave_ok).into(),
+                ),
                 ("rdb_last_save_time".into(), shard.last_save_s.to_string()),
                 ("rdb_saves".into(), total.saves.to_string()),
                 ("aof_enabled".into(), u8::from(enabled).to_string()),
-                ("aof_rewrite_in_progress".into(), "0".into()),
+                (
+                    "aof_rewrite_in_progress".into(),
+                    u8::from(total.aof_rewrite_in_progress > 0).to_string(),
+                ),
                 ("aof_rewrite_scheduled".into(), "0".into()),
                 ("aof_rewrites".into(), total.aof_rewrites.to_string()),
-                ("aof_last_bgrewrite_status".into(), "ok".into()),
+                (
+                    "aof_last_bgrewrite_status".into(),
+                    status(!shard.last_bgrewrite_ok).into(),
+                ),
                 (
                     "aof_last_write_status".into(),
                     status(total.aof_write_errors > 0).into(),

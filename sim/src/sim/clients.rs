@@ -216,7 +216,7 @@ impl Sim {
             if let Some((rng, probability)) = rewrites.as_mut() {
                 // From its own stream: seeds that never rewrite keep their mix.
                 if rng.gen_bool(*probability) {
-                    connection.push(workload::bgrewriteaof());
+                    connection.push(workload::background_job(rng));
                     stats.commands += 1;
                     continue;
                 }

@@ -87,6 +87,8 @@ impl Sim {
                     platform,
                 );
                 shard.set_faults(self.faults);
+                // Small slices: writes interleave with a background job's.
+                shard.set_background_slice_keys(super::BACKGROUND_SLICE_KEYS);
                 if let Some((keyspace, log)) = recovered.as_mut().and_then(Iterator::next) {
                     shard.attach_persistence(keyspace, Some(log));
                 }

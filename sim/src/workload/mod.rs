@@ -416,11 +416,18 @@ pub fn quit() -> Generated {
 /// families sum to about 1000).
 pub static FAMILIES: &[&[Generator]] = &[strings::GENERATORS, collections::GENERATORS];
 
-/// `BGREWRITEAOF`: every shard's base rewritten at one serial point (sent
-/// only by persisting seeds, at a rate of their own).
-pub fn bgrewriteaof() -> Generated {
+/// `BGREWRITEAOF` (or, one time in three, `BGSAVE`, which competes with
+/// it for the shards' one background job): every shard's state written at
+/// one serial point while the shards keep serving (sent only by persisting
+/// seeds, at a rate of their own).
+pub fn background_job(rng: &mut impl Rng) -> Generated {
+    let name: &'static [u8] = if rng.gen_ratio(1, 3) {
+        b"BGSAVE"
+    } else {
+        b"BGREWRITEAOF"
+    };
     Generated {
-        argv: vec![Bytes::from_static(b"BGREWRITEAOF")],
+        argv: vec![Bytes::from_static(name)],
         expect: Expect::Any,
         effect: Effect::None,
     }
