@@ -12,6 +12,12 @@ use crate::keyspace::Keyspace;
 use crate::persist;
 use crate::platform::Platform;
 
+/// Redis's refusal of a write while the AOF cannot be written (the error
+/// text, without the leading `-`).
+pub(super) fn misconf(error: &str) -> String {
+    format!("MISCONF Errors writing to the AOF file: {error}")
+}
+
 impl<P: Platform> Shard<P> {
     /// Installs what persistence recovered: the shard's keyspace, and the
     /// log its writes go to from now on (`None`: `appendonly no`).
@@ -23,6 +29,14 @@ impl<P: Platform> Shard<P> {
     /// The log's fsync policy, with `appendonly yes`.
     pub fn aof_policy(&self) -> Option<persist::Policy> {
         self.log.as_ref().map(persist::aof::ShardLog::policy)
+    }
+
+    /// The log's last error, while writes are refused for it (`-MISCONF`).
+    pub(super) fn aof_error(&self) -> Option<String> {
+        self.log
+            .as_ref()
+            .and_then(|l| l.error())
+            .map(str::to_string)
     }
 
     /// True under `appendfsync always`: nothing leaves before its fsync.

@@ -101,6 +101,11 @@ pub struct Faults {
     /// waiting for the fsync covering them (breaks P4: an acknowledged
     /// write can be lost when the fsync fails and the server crashes).
     pub reply_before_fsync: bool,
+    /// The engine's old disk-error handling: EXEC and multi-shard commands
+    /// are not refused whole while a shard's AOF cannot be written; each
+    /// write part on a failing shard is refused with `-MISCONF` while the
+    /// other parts apply (breaks P3: half a transaction applied).
+    pub misconf_per_part: bool,
     /// Recovery replays the records of atomic operations that never
     /// committed (breaks P4: half a transaction survives a crash). Read
     /// by whoever calls `persist::open_with`, not by the shard.
@@ -741,11 +746,14 @@ impl<P: Platform> Shard<P> {
         } else {
             0
         };
-        if logged {
+        // An atomic operation's writes were admitted when it took its locks
+        // (see `atomic::step`): refusing one of them now would apply the
+        // operation in part. Its records wait in the log for the retry.
+        let admitted = owner.is_some() && !self.faults.misconf_per_part;
+        if logged && !admitted {
             if let Some(error) = self.log.as_ref().and_then(|l| l.error()) {
                 // As Redis: writes stop while the AOF cannot be written.
-                let reply =
-                    Reply::error_string(format!("MISCONF Errors writing to the AOF file: {error}"));
+                let reply = Reply::error_string(durability::misconf(error));
                 // Traced like any execution (it ran no handler), so the
                 // simulator sees every part of a command answered.
                 self.platform.trace(TraceEvent::Executed {

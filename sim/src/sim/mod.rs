@@ -185,6 +185,8 @@ pub struct Stats {
     pub durability_inconclusive: u64,
     /// Faults the simulated disk injected.
     pub disk_faults: u64,
+    /// EXECs and multi-shard writes refused whole for a disk error.
+    pub refused_whole: u64,
 }
 
 /// One seed's simulation.
