@@ -174,6 +174,8 @@ pub struct Shard<P: Platform> {
     /// Output was withheld while the log failed: offer every connection
     /// again once it is durable.
     withheld: bool,
+    /// When a failed AOF write or fsync is retried (backoff).
+    flush_retry: durability::FlushRetry,
     /// BGREWRITEAOFs this shard coordinated (INFO `aof_rewrites`).
     pub(crate) aof_rewrites: u64,
     /// A rotated log waiting for BGREWRITEAOF's manifest switch:
@@ -233,6 +235,7 @@ impl<P: Platform> Shard<P> {
             in_scratch: false,
             next_sync_us: started_us,
             withheld: false,
+            flush_retry: durability::FlushRetry::default(),
             aof_rewrites: 0,
             pending_log: None,
             last_save_s,
@@ -405,18 +408,32 @@ impl<P: Platform> Shard<P> {
     }
 
     /// When the shard next wants [`Shard::handle_timer`] called, in the
-    /// platform's monotonic µs.
+    /// platform's monotonic µs. While output waits for a failing log, that
+    /// includes the next retry (after a backoff, not at once: see
+    /// [`Shard::before_sleep`]).
     #[must_use]
     pub fn poll_timeout_us(&self) -> u64 {
-        if !self.deferred.is_empty() || self.withheld {
+        if !self.deferred.is_empty() {
             return self.clock.0;
         }
-        match self.log.as_ref().map(persist::aof::ShardLog::policy) {
+        let periodic_us = match self.log.as_ref().map(persist::aof::ShardLog::policy) {
             Some(persist::Policy::EverySec | persist::Policy::No) => {
                 self.next_cron_us.min(self.next_sync_us)
             }
             _ => self.next_cron_us,
+        };
+        if self.withheld {
+            periodic_us.min(self.flush_retry.at_us())
+        } else {
+            periodic_us
         }
+    }
+
+    /// True while replies or messages wait for a failing AOF write or
+    /// fsync to be retried (`appendfsync always`): the shard has work
+    /// outstanding even if no client or shard sends it anything.
+    pub fn awaits_disk(&self) -> bool {
+        self.withheld || !self.deferred.is_empty()
     }
 
     /// Periodic work: the active-expiry cycle.

@@ -385,9 +385,9 @@ impl Sim {
         }
         while self.failure.is_none() {
             // Under `appendfsync always` a shard may hold replies for an
-            // fsync to retry: its timer is due now, and the run goes on.
-            let now_us = self.now_us();
-            let busy = self.shards.iter().any(|s| s.poll_timeout_us() <= now_us);
+            // fsync to retry: its timer is armed for the retry, and the run
+            // goes on.
+            let busy = self.shards.iter().any(|s| s.awaits_disk());
             let event = {
                 let mut world = self.world.borrow_mut();
                 if world.pending_work() == 0 && !busy {
@@ -464,8 +464,8 @@ impl Sim {
     fn rearm_timer(&mut self, shard: usize) {
         let mut at_us = self.shards[shard].poll_timeout_us();
         if at_us <= self.now_us() {
-            // A shard retrying a failed write or fsync at once still
-            // spends the time the failing disk took.
+            // A shard due at once still spends the time the failing disk
+            // took (its retries themselves back off: `before_sleep`).
             at_us += self.disk_fault_latency_us();
         }
         if self.timer_at_us[shard] != at_us {
