@@ -73,9 +73,21 @@ pub const RESP_NESTING_MAX: usize = 64;
 /// Most bytes of a client name (`CLIENT SETNAME`).
 pub const CLIENT_NAME_BYTES_MAX: usize = 1024;
 
+/// Delay before a failed AOF write or fsync is first retried (µs); it
+/// doubles with each failure in a row, so a dead disk is not retried in a
+/// busy loop (under `appendfsync always` the shard would spin a core).
+pub const AOF_RETRY_BACKOFF_MIN_US: u64 = 1_000;
+
+/// Longest delay between retries of a failing AOF write or fsync (µs).
+/// Redis retries once a second; replies held under `always` wait for the
+/// retry, so corekv tries ten times as often.
+pub const AOF_RETRY_BACKOFF_MAX_US: u64 = 100_000;
+
 const _: () = assert!(SHARDS_MAX == 1 << SCAN_CURSOR_SHARD_BITS);
 const _: () = assert!(ARGV_PREALLOC_MAX <= MULTIBULK_COUNT_MAX);
 const _: () = assert!(INLINE_BYTES_MAX < PROTO_MAX_BULK_LEN_DEFAULT);
 const _: () = assert!(FORWARD_BATCH_MAX <= PIPELINE_QUEUE_MAX);
 const _: () = assert!(OUTPUT_EAGER_BYTES < OUTPUT_PAUSE_BYTES);
 const _: () = assert!(HASH_SLOTS.is_power_of_two());
+const _: () =
+    assert!(0 < AOF_RETRY_BACKOFF_MIN_US && AOF_RETRY_BACKOFF_MIN_US <= AOF_RETRY_BACKOFF_MAX_US);

@@ -62,6 +62,9 @@ enum Fault {
     /// Under `appendfsync always`, replies and messages go out before the
     /// fsync covering them (breaks P4).
     ReplyBeforeFsync,
+    /// On a disk error, EXEC and multi-shard commands are refused part by
+    /// part, not whole: the other parts apply (breaks P3).
+    MisconfPerPart,
     /// Recovery replays atomic operations that never committed (breaks P4).
     RecoverPartialTxn,
     /// Recovery replays a torn last record instead of trimming it (breaks
@@ -182,6 +185,7 @@ fn fault_name(fault: Fault) -> &'static str {
         Fault::ReleaseEarly => "release-early",
         Fault::AbandonOnDisconnect => "abandon-on-disconnect",
         Fault::ReplyBeforeFsync => "reply-before-fsync",
+        Fault::MisconfPerPart => "misconf-per-part",
         Fault::RecoverPartialTxn => "recover-partial-txn",
         Fault::SkipTornTrim => "skip-torn-trim",
     }
@@ -221,6 +225,10 @@ impl Cli {
             },
             Some(Fault::ReplyBeforeFsync) => Faults {
                 reply_before_fsync: true,
+                ..Faults::default()
+            },
+            Some(Fault::MisconfPerPart) => Faults {
+                misconf_per_part: true,
                 ..Faults::default()
             },
             Some(Fault::RecoverPartialTxn) => Faults {

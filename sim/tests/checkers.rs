@@ -396,6 +396,45 @@ fn planted_skip_torn_trim_replays_a_torn_record() {
     );
 }
 
+/// EXEC and multi-shard writes on a failing disk are refused whole, as Redis
+/// refuses an EXEC that queued a write while writes are denied by a disk
+/// error (`-EXECABORT Transaction discarded because of: MISCONF ...`): the
+/// engine once ran them, refusing only the parts on the failing shard while
+/// the others applied — half a transaction, which P3 reports since. The
+/// sweep must also meet refusals, or the check never ran.
+#[test]
+fn a_disk_error_refuses_exec_whole() {
+    let config = always(Faults::default(), TxnMode::Heavy);
+    assert_passes(&config, 0..100);
+    let refused: u64 = (0..100)
+        .map(|seed| run_seed(&config, seed, TraceMode::Off).stats.refused_whole)
+        .sum();
+    assert!(
+        refused > 0,
+        "no EXEC or multi-shard write was refused whole"
+    );
+}
+
+/// The engine's old disk-error handling, planted: each write part on a
+/// failing shard refused, the other parts applied. Measured at 4 shards, 4
+/// clients, 1000 ops, `always`, transaction-heavy: the first catching seed
+/// is 30 (and 3 of seeds 0..300 with transactions off).
+#[test]
+fn planted_misconf_per_part_applies_half_a_transaction() {
+    let config = always(
+        Faults {
+            misconf_per_part: true,
+            ..Faults::default()
+        },
+        TxnMode::Heavy,
+    );
+    caught_within(
+        &config,
+        &[Property::Isolation],
+        DURABILITY_SEEDS_TO_CATCH_MAX,
+    );
+}
+
 /// Every fsync policy passes a sweep with crashes, disk faults and
 /// recoveries, and the sweep really crashed and checked P4 (a checker that
 /// never runs cannot fail).

@@ -7,7 +7,14 @@
 //! runs — the one multi-shard command, or EXEC's queued commands in order —
 //! with every request tagged with its owner id so it passes its own locks;
 //! then it releases every lock. A watched key that changed aborts EXEC (null
-//! array) before anything runs.
+//! array) before anything runs. So does a disk error: when an operation
+//! that writes has every lock, and some participating shard's AOF could not
+//! be written as it granted its lock (or the home shard's cannot be now),
+//! the whole operation is refused — as Redis's `processCommand` refuses a
+//! write, or an EXEC that queued one, while writes are denied by a disk
+//! error: `-MISCONF ...`, or for EXEC `-EXECABORT Transaction discarded
+//! because of: MISCONF ...`, and nothing runs. Once admitted, its writes are
+//! never refused part way (see `Shard::execute`).
 //!
 //! While a connection is in an atomic operation it starts nothing else, so
 //! the operation's replies stay in command order; EXEC's replies are
@@ -168,6 +175,8 @@ fn begin<P: Platform>(
         watch_failed: false,
         released_early: false,
         writes,
+        disk_error: None,
+        started: false,
         body,
     });
 }
@@ -244,6 +253,8 @@ fn lock_plan<P: Platform>(
 /// next lock, or run the next command, or finish.
 pub(super) fn step<P: Platform>(shard: &mut Shard<P>, conn: ConnId) {
     let release_early = shard.faults.release_early;
+    let misconf_per_part = shard.faults.misconf_per_part;
+    let local_disk_error = shard.aof_error();
     let Some(connection) = shard.conns.get_mut(&conn) else {
         return;
     };
@@ -271,6 +282,17 @@ pub(super) fn step<P: Platform>(shard: &mut Shard<P>, conn: ConnId) {
         );
         return;
     }
+    if !atomic.started {
+        // Every lock is held: admit the operation, or refuse it whole.
+        if atomic.disk_error.is_none() {
+            atomic.disk_error = local_disk_error;
+        }
+        // Planted bug (`Faults::misconf_per_part`): never refused whole.
+        if atomic.writes && atomic.disk_error.is_some() && !misconf_per_part {
+            return end(shard, conn);
+        }
+        atomic.started = true;
+    }
     if release_early && !atomic.released_early && atomic.locks.len() > 1 {
         // Planted bug: the lowest shard is released before the body runs.
         atomic.released_early = true;
@@ -294,22 +316,37 @@ pub(super) fn lock_granted<P: Platform>(shard: &mut Shard<P>, conn: ConnId, part
         return;
     };
     for part in parts {
-        let Response::Locked { owner, watch_ok } = part else {
+        let Response::Locked {
+            owner,
+            watch_ok,
+            disk_error,
+        } = part
+        else {
             panic!("lock answered with {part:?}")
         };
         assert_eq!(owner, atomic.owner, "a lock granted to another owner");
         atomic.granted += 1;
         atomic.watch_failed |= !watch_ok;
+        if atomic.disk_error.is_none() {
+            atomic.disk_error = disk_error;
+        }
     }
 }
 
 /// Ends the connection's atomic operation: releases its locks and, for
-/// EXEC, writes the reply array (or a null array when a watch failed).
+/// EXEC, writes the reply array (or a null array when a watch failed). An
+/// operation refused for a disk error (it writes, and never started) gets
+/// Redis's refusal instead.
 fn end<P: Platform>(shard: &mut Shard<P>, conn: ConnId) {
     let Some(atomic) = shard.conns.get_mut(&conn).and_then(|c| c.atomic.take()) else {
         return;
     };
-    if atomic.writes && !atomic.watch_failed {
+    let refused = match &atomic.disk_error {
+        // As Redis: the disk check comes before EXEC looks at its watches.
+        Some(error) if atomic.writes && !atomic.started => Some(super::durability::misconf(error)),
+        _ => None,
+    };
+    if atomic.writes && !atomic.watch_failed && refused.is_none() {
         // Before any release: the commit must be logged (and, under
         // `always`, durable) before anyone can see the writes.
         shard.log_commit(atomic.owner);
@@ -318,14 +355,21 @@ fn end<P: Platform>(shard: &mut Shard<P>, conn: ConnId) {
     for (target, _) in atomic.locks.iter().take(atomic.granted).skip(skip) {
         release_on(shard, *target, atomic.owner);
     }
-    if let AtomicBody::Exec { replies, .. } = atomic.body {
-        let reply = if atomic.watch_failed {
-            Reply::NullArray
-        } else {
-            Reply::Array(replies)
-        };
-        shard.write(conn, &reply);
-        unwatch_all(shard, conn);
+    match (atomic.body, refused) {
+        (AtomicBody::Exec { replies, .. }, refused) => {
+            let reply = match refused {
+                // Redis's `execCommandAbort`: the transaction is discarded.
+                Some(why) => Reply::error_string(format!(
+                    "EXECABORT Transaction discarded because of: {why}"
+                )),
+                None if atomic.watch_failed => Reply::NullArray,
+                None => Reply::Array(replies),
+            };
+            shard.write(conn, &reply);
+            unwatch_all(shard, conn);
+        }
+        (AtomicBody::Command(_), Some(why)) => shard.write(conn, &Reply::error_string(why)),
+        (AtomicBody::Command(_), None) => {}
     }
 }
 

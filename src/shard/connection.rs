@@ -95,6 +95,12 @@ pub(crate) struct Atomic {
     pub released_early: bool,
     /// Some command of the body may write: its end is logged as a commit.
     pub writes: bool,
+    /// The first AOF error a participating shard reported when it granted
+    /// its lock (or the home shard had when the last one was granted): an
+    /// operation that writes is then refused whole, before it runs.
+    pub disk_error: Option<String>,
+    /// Every lock is held and the body was admitted to run.
+    pub started: bool,
     pub body: AtomicBody,
 }
 

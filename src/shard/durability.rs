@@ -9,8 +9,52 @@ use super::locks::TxnId;
 use super::message::{ConnId, Message};
 use super::Shard;
 use crate::keyspace::Keyspace;
+use crate::limits;
 use crate::persist;
 use crate::platform::Platform;
+
+/// When a failing AOF write or fsync is next tried: each failure in a row
+/// doubles the delay, from [`limits::AOF_RETRY_BACKOFF_MIN_US`] up to
+/// [`limits::AOF_RETRY_BACKOFF_MAX_US`]; a success resets it. Times are the
+/// platform's monotonic µs, so the simulator stays deterministic.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct FlushRetry {
+    /// No attempt before this instant (monotonic µs; 0: none pending).
+    at_us: u64,
+    /// The delay set by the last failure (µs; 0 after a success).
+    backoff_us: u64,
+}
+
+impl FlushRetry {
+    /// True when an attempt may be made at `now_us`.
+    pub(super) fn due(self, now_us: u64) -> bool {
+        now_us >= self.at_us
+    }
+
+    /// The instant of the next attempt (monotonic µs).
+    pub(super) fn at_us(self) -> u64 {
+        self.at_us
+    }
+
+    /// Notes an attempt made at `now_us`, and whether it succeeded.
+    fn record(&mut self, succeeded: bool, now_us: u64) {
+        if succeeded {
+            *self = FlushRetry::default();
+            return;
+        }
+        self.backoff_us = (self.backoff_us * 2).clamp(
+            limits::AOF_RETRY_BACKOFF_MIN_US,
+            limits::AOF_RETRY_BACKOFF_MAX_US,
+        );
+        self.at_us = now_us + self.backoff_us;
+    }
+}
+
+/// Redis's refusal of a write while the AOF cannot be written (the error
+/// text, without the leading `-`).
+pub(super) fn misconf(error: &str) -> String {
+    format!("MISCONF Errors writing to the AOF file: {error}")
+}
 
 impl<P: Platform> Shard<P> {
     /// Installs what persistence recovered: the shard's keyspace, and the
@@ -23,6 +67,14 @@ impl<P: Platform> Shard<P> {
     /// The log's fsync policy, with `appendonly yes`.
     pub fn aof_policy(&self) -> Option<persist::Policy> {
         self.log.as_ref().map(persist::aof::ShardLog::policy)
+    }
+
+    /// The log's last error, while writes are refused for it (`-MISCONF`).
+    pub(super) fn aof_error(&self) -> Option<String> {
+        self.log
+            .as_ref()
+            .and_then(|l| l.error())
+            .map(str::to_string)
     }
 
     /// True under `appendfsync always`: nothing leaves before its fsync.
@@ -47,25 +99,37 @@ impl<P: Platform> Shard<P> {
     /// log's buffer to the disk — one write, and under `always` one fsync,
     /// covering every write of the iteration (group commit) — and then
     /// releases the held messages. On a disk error the messages and
-    /// replies stay held, writes get `-MISCONF`, and the next call retries.
+    /// replies stay held, writes get `-MISCONF`, and a later call retries,
+    /// once the backoff since the failure is over (see [`FlushRetry`];
+    /// [`Shard::poll_timeout_us`] wakes the shard for it).
     pub fn before_sleep(&mut self) {
         self.tick_clock();
         for conn in std::mem::take(&mut self.deferred) {
             self.drive(conn);
         }
         self.process_completions();
+        let now_us = self.clock.0;
         let (Some(log), Some(disk)) = (self.log.as_mut(), self.platform.disk()) else {
             return;
         };
         if log.policy() != persist::Policy::Always {
-            if log.has_buffered() {
-                log.flush(disk, false);
+            if log.has_buffered() && self.flush_retry.due(now_us) {
+                let written = log.flush(disk, false);
+                self.flush_retry.record(written, now_us);
             }
             return;
         }
-        if log.has_undurable() && !log.flush(disk, true) {
-            self.withheld = true;
-            return;
+        if log.has_undurable() {
+            if !self.flush_retry.due(now_us) {
+                self.withheld = true;
+                return;
+            }
+            let durable = log.flush(disk, true);
+            self.flush_retry.record(durable, now_us);
+            if !durable {
+                self.withheld = true;
+                return;
+            }
         }
         for (to, message) in std::mem::take(&mut self.outbox) {
             self.platform.send(to, message);
@@ -168,6 +232,43 @@ impl<P: Platform> Shard<P> {
         }
         self.next_sync_us = now_us + persist::EVERYSEC_SYNC_MS * 1000;
         log.mark_epoch(epoch);
-        log.flush(disk, policy == persist::Policy::EverySec);
+        let done = log.flush(disk, policy == persist::Policy::EverySec);
+        self.flush_retry.record(done, now_us);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FlushRetry;
+    use crate::limits::{AOF_RETRY_BACKOFF_MAX_US, AOF_RETRY_BACKOFF_MIN_US};
+
+    /// A failing disk under `appendfsync always` was retried on every loop
+    /// iteration (the shard's timer was always due): the retries now back
+    /// off, doubling up to a cap, and a success makes the next flush
+    /// immediate again.
+    #[test]
+    fn a_failing_flush_is_retried_with_a_doubling_bounded_backoff() {
+        let mut retry = FlushRetry::default();
+        let mut now_us = 5_000_000;
+        assert!(retry.due(now_us), "nothing failed yet");
+        let mut delays = Vec::new();
+        for _ in 0..12 {
+            retry.record(false, now_us);
+            assert!(!retry.due(now_us), "no retry at once after a failure");
+            assert!(!retry.due(retry.at_us() - 1));
+            delays.push(retry.at_us() - now_us);
+            now_us = retry.at_us();
+            assert!(retry.due(now_us));
+        }
+        assert_eq!(delays[0], AOF_RETRY_BACKOFF_MIN_US);
+        assert_eq!(delays[1], 2 * AOF_RETRY_BACKOFF_MIN_US);
+        assert!(delays
+            .windows(2)
+            .all(|w| w[1] == (2 * w[0]).min(AOF_RETRY_BACKOFF_MAX_US)));
+        assert_eq!(delays.last(), Some(&AOF_RETRY_BACKOFF_MAX_US));
+        retry.record(true, now_us);
+        assert!(retry.due(now_us), "a success clears the backoff");
+        retry.record(false, now_us);
+        assert_eq!(retry.at_us() - now_us, AOF_RETRY_BACKOFF_MIN_US);
     }
 }

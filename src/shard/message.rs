@@ -86,8 +86,8 @@ pub enum Request {
     /// Reset statistics counters (CONFIG RESETSTAT; [`Response::Done`]).
     ResetStats,
     /// Lock this shard's share of a multi-shard operation's keys for the
-    /// request's owner, and check the connection's watched keys here once
-    /// granted ([`Response::Locked`], sent when granted).
+    /// request's owner, and check the connection's watched keys and the
+    /// AOF here once granted ([`Response::Locked`], sent when granted).
     Lock {
         /// What to lock.
         set: LockSet,
@@ -122,6 +122,10 @@ pub enum Response {
         owner: TxnId,
         /// True when no watched key on this shard changed since WATCH.
         watch_ok: bool,
+        /// This shard's AOF error when it granted the lock, if its log
+        /// could not be written then: an operation that writes is refused
+        /// whole (`-MISCONF`), as Redis refuses it before it runs.
+        disk_error: Option<String>,
     },
     /// One version per watched key, in request order.
     Versions(Vec<u64>),

@@ -102,6 +102,11 @@ pub struct Faults {
     /// waiting for the fsync covering them (breaks P4: an acknowledged
     /// write can be lost when the fsync fails and the server crashes).
     pub reply_before_fsync: bool,
+    /// The engine's old disk-error handling: EXEC and multi-shard commands
+    /// are not refused whole while a shard's AOF cannot be written; each
+    /// write part on a failing shard is refused with `-MISCONF` while the
+    /// other parts apply (breaks P3: half a transaction applied).
+    pub misconf_per_part: bool,
     /// Recovery replays the records of atomic operations that never
     /// committed (breaks P4: half a transaction survives a crash). Read
     /// by whoever calls `persist::open_with`, not by the shard.
@@ -170,6 +175,8 @@ pub struct Shard<P: Platform> {
     /// Output was withheld while the log failed: offer every connection
     /// again once it is durable.
     withheld: bool,
+    /// When a failed AOF write or fsync is retried (backoff).
+    flush_retry: durability::FlushRetry,
     /// BGREWRITEAOFs this shard coordinated (INFO `aof_rewrites`).
     pub(crate) aof_rewrites: u64,
     /// This shard's part of a background job (BGSAVE, BGREWRITEAOF).
@@ -238,6 +245,7 @@ impl<P: Platform> Shard<P> {
             in_scratch: false,
             next_sync_us: started_us,
             withheld: false,
+            flush_retry: durability::FlushRetry::default(),
             aof_rewrites: 0,
             job: None,
             gathering: None,
@@ -415,18 +423,32 @@ impl<P: Platform> Shard<P> {
     }
 
     /// When the shard next wants [`Shard::handle_timer`] called, in the
-    /// platform's monotonic µs.
+    /// platform's monotonic µs. While output waits for a failing log, that
+    /// includes the next retry (after a backoff, not at once: see
+    /// [`Shard::before_sleep`]).
     #[must_use]
     pub fn poll_timeout_us(&self) -> u64 {
-        if !self.deferred.is_empty() || self.withheld || self.background_busy() {
+        if !self.deferred.is_empty() || self.background_busy() {
             return self.clock.0;
         }
-        match self.log.as_ref().map(persist::aof::ShardLog::policy) {
+        let periodic_us = match self.log.as_ref().map(persist::aof::ShardLog::policy) {
             Some(persist::Policy::EverySec | persist::Policy::No) => {
                 self.next_cron_us.min(self.next_sync_us)
             }
             _ => self.next_cron_us,
+        };
+        if self.withheld {
+            periodic_us.min(self.flush_retry.at_us())
+        } else {
+            periodic_us
         }
+    }
+
+    /// True while replies or messages wait for a failing AOF write or
+    /// fsync to be retried (`appendfsync always`): the shard has work
+    /// outstanding even if no client or shard sends it anything.
+    pub fn awaits_disk(&self) -> bool {
+        self.withheld || !self.deferred.is_empty()
     }
 
     /// Periodic work: the active-expiry cycle.
@@ -757,11 +779,14 @@ impl<P: Platform> Shard<P> {
         } else {
             0
         };
-        if logged {
+        // An atomic operation's writes were admitted when it took its locks
+        // (see `atomic::step`): refusing one of them now would apply the
+        // operation in part. Its records wait in the log for the retry.
+        let admitted = owner.is_some() && !self.faults.misconf_per_part;
+        if logged && !admitted {
             if let Some(error) = self.log.as_ref().and_then(|l| l.error()) {
                 // As Redis: writes stop while the AOF cannot be written.
-                let reply =
-                    Reply::error_string(format!("MISCONF Errors writing to the AOF file: {error}"));
+                let reply = Reply::error_string(durability::misconf(error));
                 // Traced like any execution (it ran no handler), so the
                 // simulator sees every part of a command answered.
                 self.platform.trace(TraceEvent::Executed {

@@ -7,7 +7,8 @@
 //! queued by the [`LockTable`](super::locks::LockTable); a queued one is
 //! answered when a release grants it. Watched keys are checked when a lock
 //! is *granted*, while the owner holds the key, so no change can slip in
-//! between the check and the transaction.
+//! between the check and the transaction. So is the AOF: while a shard's
+//! log cannot be written, an operation that writes is refused whole.
 
 use bytes::Bytes;
 
@@ -91,7 +92,12 @@ impl<P: Platform> Shard<P> {
             return match self.locks.try_acquire(owner, set) {
                 None => {
                     let watch_ok = early_verdict.unwrap_or_else(|| self.watches_ok(&watched));
-                    Some(Response::Locked { owner, watch_ok })
+                    let disk_error = self.aof_error();
+                    Some(Response::Locked {
+                        owner,
+                        watch_ok,
+                        disk_error,
+                    })
                 }
                 Some(set) => {
                     self.locks.enqueue(
@@ -180,11 +186,13 @@ impl<P: Platform> Shard<P> {
                 early_verdict,
             } = lock_waiter;
             let watch_ok = early_verdict.unwrap_or_else(|| self.watches_ok(&watched));
+            let disk_error = self.aof_error();
             self.deliver(
                 waiter,
                 Response::Locked {
                     owner: granted_owner,
                     watch_ok,
+                    disk_error,
                 },
             );
         }

@@ -194,32 +194,37 @@ impl Sim {
         index: usize,
         execution: &Execution,
     ) -> Result<(), (Property, String)> {
-        let write = self
-            .table
-            .lookup(&execution.argv[0])
-            .is_some_and(|spec| spec.flags & corekv::commands::flags::WRITE != 0);
+        self.may_refuse(&[&execution.argv]).map_err(|why| {
+            (
+                Property::SerialEquivalence,
+                format!(
+                    "shard {} refused #{} {} of conn index {index} with {}, but {why}",
+                    execution.shard,
+                    execution.origin.seq,
+                    show_argv(&execution.argv),
+                    show_reply(&execution.reply),
+                ),
+            )
+        })
+    }
+
+    /// Whether a command (or an EXEC of `commands`) may be refused with
+    /// `-MISCONF`: some of them writes, and the disk has failed.
+    pub(super) fn may_refuse(&self, commands: &[&[Bytes]]) -> Result<(), &'static str> {
+        let write = commands.iter().any(|argv| {
+            self.table
+                .lookup(&argv[0])
+                .is_some_and(|spec| spec.flags & corekv::commands::flags::WRITE != 0)
+        });
         let disk_failed = self
             .persistence
             .as_ref()
             .is_some_and(|p| p.disk.borrow().stats.faults > 0);
-        if write && disk_failed {
-            return Ok(());
+        match (write, disk_failed) {
+            (true, true) => Ok(()),
+            (true, false) => Err("the disk never failed"),
+            (false, _) => Err("it does not write"),
         }
-        Err((
-            Property::SerialEquivalence,
-            format!(
-                "shard {} refused #{} {} of conn index {index} with {}, but {}",
-                execution.shard,
-                execution.origin.seq,
-                show_argv(&execution.argv),
-                show_reply(&execution.reply),
-                if write {
-                    "the disk never failed"
-                } else {
-                    "it does not write"
-                }
-            ),
-        ))
     }
 
     /// How long the disk took to fail, when it failed during this event
@@ -584,5 +589,19 @@ enum Verdict {
 /// A write refused because the AOF cannot be written (`-MISCONF`): it ran
 /// no handler and changed nothing.
 pub(super) fn is_refused(reply: &corekv::resp::Reply) -> bool {
-    matches!(reply, corekv::resp::Reply::Error(text) if text.starts_with(b"MISCONF"))
+    matches!(reply, corekv::resp::Reply::Error(text) if text.starts_with(MISCONF))
+}
+
+/// Redis's refusal of a write while the AOF cannot be written.
+const MISCONF: &[u8] = b"MISCONF Errors writing to the AOF file: ";
+
+/// An EXEC refused whole because the AOF cannot be written, as Redis
+/// refuses it (`execCommandAbort`): nothing of it ran.
+pub(super) fn is_exec_refused(reply: &corekv::resp::Reply) -> bool {
+    const PREFIX: &[u8] = b"EXECABORT Transaction discarded because of: ";
+    matches!(
+        reply,
+        corekv::resp::Reply::Error(text)
+            if text.starts_with(PREFIX) && text[PREFIX.len()..].starts_with(MISCONF)
+    )
 }

@@ -190,6 +190,8 @@ pub struct Stats {
     pub durability_inconclusive: u64,
     /// Faults the simulated disk injected.
     pub disk_faults: u64,
+    /// EXECs and multi-shard writes refused whole for a disk error.
+    pub refused_whole: u64,
 }
 
 /// One seed's simulation.
@@ -388,9 +390,9 @@ impl Sim {
         }
         while self.failure.is_none() {
             // Under `appendfsync always` a shard may hold replies for an
-            // fsync to retry: its timer is due now, and the run goes on.
-            let now_us = self.now_us();
-            let busy = self.shards.iter().any(|s| s.poll_timeout_us() <= now_us);
+            // fsync to retry: its timer is armed for the retry, and the run
+            // goes on.
+            let busy = self.shards.iter().any(|s| s.awaits_disk());
             let event = {
                 let mut world = self.world.borrow_mut();
                 if world.pending_work() == 0 && !busy {
@@ -467,9 +469,9 @@ impl Sim {
     fn rearm_timer(&mut self, shard: usize) {
         let mut at_us = self.shards[shard].poll_timeout_us();
         if at_us <= self.now_us() {
-            // A shard retrying a failed write or fsync at once still
-            // spends the time the failing disk took; a slice of a
-            // background job takes a little time too.
+            // A shard due at once still spends the time the failing disk
+            // took (its retries themselves back off: `before_sleep`); a
+            // slice of a background job takes a little time too.
             let slice_us = if self.shards[shard].background_busy() {
                 BACKGROUND_SLICE_US
             } else {

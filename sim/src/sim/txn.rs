@@ -229,6 +229,23 @@ impl Sim {
         self.watches_served(index, seq);
         let unit = self.unit_of(index, seq);
         self.check_no_half_unit(index, seq, unit)?;
+        if let Some(key) = unit.filter(|_| super::crash::is_refused(&execution.reply)) {
+            // A disk error refuses an atomic operation whole, before any of
+            // it runs (as Redis refuses EXEC): never one part of it.
+            let command = &self.connections[index].sent[seq];
+            return Err((
+                Property::Isolation,
+                format!(
+                    "shard {} refused #{seq} {} of conn {} with {}, a part of {}: \
+                     an atomic operation is refused whole or not at all",
+                    execution.shard,
+                    show_argv(&command.argv),
+                    self.connections[index].id,
+                    show_reply(&execution.reply),
+                    self.units.get(&key).map_or("a unit", |u| u.what.as_str()),
+                ),
+            ));
+        }
         let footprint = self.footprint(&execution);
         if let Some((key, other)) = self
             .units
@@ -480,6 +497,23 @@ impl Sim {
             Expect::Exec { aborted: true } => Ok(ExpectedReply::Exact(Reply::error(
                 "EXECABORT Transaction discarded because of previous errors.",
             ))),
+            _ if super::crash::is_exec_refused(reply) => {
+                let commands: Vec<&[Bytes]> = queued
+                    .iter()
+                    .map(|s| &connection.sent[*s].argv[..])
+                    .collect();
+                if ran_any {
+                    Err("EXEC was refused but queued commands ran".to_string())
+                } else {
+                    match self.may_refuse(&commands) {
+                        Ok(()) => {
+                            self.stats.refused_whole += 1;
+                            Ok(ExpectedReply::Exact(reply.clone()))
+                        }
+                        Err(why) => Err(format!("EXEC was refused, but {why}")),
+                    }
+                }
+            }
             // `*-1` in RESP2, `_` in RESP3: either parses as a null.
             _ if matches!(reply, Reply::NullArray | Reply::Null) => {
                 if ran_any {

@@ -5,7 +5,7 @@
 
 use corekv::resp::Reply;
 
-use super::Sim;
+use super::{crash, Sim};
 use crate::check::{expected_reply, show_expected, ExpectedReply, Property};
 use crate::trace::{show_argv, show_reply};
 use crate::workload::Expect;
@@ -41,6 +41,14 @@ impl Sim {
         let expected = match &command.expect {
             Expect::Queued(_) => Ok(ExpectedReply::Exact(Reply::simple("QUEUED"))),
             Expect::Exec { .. } | Expect::Discard => exec_expected.expect("computed above"),
+            // An atomic operation refused whole for a disk error.
+            Expect::Trace if command.executions.is_empty() && crash::is_refused(&reply) => {
+                let allowed = self.may_refuse(&[&command.argv]);
+                self.stats.refused_whole += u64::from(allowed.is_ok());
+                allowed
+                    .map(|()| ExpectedReply::Exact(reply.clone()))
+                    .map_err(|why| format!("it was refused, but {why}"))
+            }
             Expect::Trace if command.executions.is_empty() => {
                 Err("it has not executed anywhere".to_string())
             }

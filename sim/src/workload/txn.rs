@@ -7,7 +7,10 @@
 //! the writes and EXEC go out together, and EXEC aborts (null array) when a
 //! competing writer got in between — which the simulator's WATCH model then
 //! has to agree with. Blocks whose EXEC may abort never SELECT inside, so the
-//! client always knows its database afterwards.
+//! client always knows its database afterwards; a block that does SELECT
+//! inside is followed by a plain SELECT of the database it ends in, since
+//! on a failing disk its EXEC may be refused whole (`-EXECABORT ...
+//! MISCONF`), its SELECTs included.
 
 use bytes::Bytes;
 use corekv::resp::Reply;
@@ -26,9 +29,11 @@ pub fn block(ctx: &mut GenCtx<'_>) -> Vec<Generated> {
             // Plain MULTI/EXEC, SELECT inside now and then (cannot abort).
             out.push(multi());
             let count = ctx.rng.gen_range(1..=QUEUED_MAX);
+            let mut selected = None;
             for _ in 0..count {
                 if ctx.swarm.databases_used > 1 && ctx.rng.gen_bool(0.15) {
                     let db = ctx.rng.gen_range(0..ctx.swarm.databases_used);
+                    selected = Some(db);
                     out.push(Generated {
                         argv: vec![ctx.name("select"), Bytes::from(db.to_string())],
                         expect: Expect::Queued(Box::new(Expect::Exact(Reply::ok()))),
@@ -39,6 +44,13 @@ pub fn block(ctx: &mut GenCtx<'_>) -> Vec<Generated> {
                 }
             }
             out.push(exec(false));
+            if let Some(db) = selected {
+                out.push(Generated {
+                    argv: vec![text("SELECT"), Bytes::from(db.to_string())],
+                    expect: Expect::Exact(Reply::ok()),
+                    effect: Effect::Select(db),
+                });
+            }
         }
         3..=5 => {
             // WATCH k; GET k; MULTI; SET k v (or INCR k); ...; EXEC.
