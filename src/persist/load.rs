@@ -564,12 +564,12 @@ fn replay_shard(
         replay_uncommitted: context.options.replay_uncommitted,
     };
     let committed = &context.plan.committed;
-    if let Some((name, base)) = &base_log {
-        replay.items(name, &base.items, u64::MAX, committed)?;
-        replay.tally.flush(name);
+    if let Some((name, base)) = base_log {
+        replay.items(&name, base.items, u64::MAX, committed)?;
+        replay.tally.flush(&name);
         replay.db = 0;
     }
-    replay.items(&incr_name, &incr.items, context.plan.cut, committed)?;
+    replay.items(&incr_name, incr.items, context.plan.cut, committed)?;
     replay.tally.flush(&incr_name);
     Ok((keyspace, report))
 }
@@ -602,10 +602,12 @@ struct Replay<'a> {
 }
 
 impl Replay<'_> {
+    /// Replays `items`, consuming them: each command's arguments move into
+    /// its handler (no copy of the argument vector per command).
     fn items(
         &mut self,
         file: &str,
-        items: &[(usize, Item)],
+        items: Vec<(usize, Item)>,
         cut: u64,
         committed: &HashSet<TxnTag>,
     ) -> Result<(), String> {
@@ -614,9 +616,9 @@ impl Replay<'_> {
         let mut txn: Option<TxnTag> = None;
         for (offset, item) in items {
             match item {
-                Item::Epoch(e) => epoch = *e,
-                Item::Time(ms) => self.now_ms = *ms,
-                Item::Txn(tag) => txn = Some(*tag),
+                Item::Epoch(e) => epoch = e,
+                Item::Time(ms) => self.now_ms = ms,
+                Item::Txn(tag) => txn = Some(tag),
                 Item::Failed => failed = true,
                 Item::Commit(_) | Item::Other => {}
                 Item::Command(argv) => {
@@ -630,7 +632,7 @@ impl Replay<'_> {
                         self.report.uncommitted += 1;
                         continue;
                     }
-                    self.command(file, *offset, argv.clone(), expect_failure)?;
+                    self.command(file, offset, argv, expect_failure)?;
                     self.report.commands += 1;
                     self.tally.one(file);
                 }
