@@ -176,3 +176,37 @@ fn the_cut_and_the_commits_span_every_shard() {
     assert_eq!(report.max_txn_conn, 5);
     assert!(!report.replayed_all());
 }
+
+proptest::proptest! {
+    #[test]
+    fn number_accepts_what_str_parse_accepts(text in proptest::collection::vec(
+        proptest::prop_oneof![
+            proptest::num::u8::ANY,
+            proptest::sample::select(b"0123456789+-".to_vec()),
+        ],
+        0..24,
+    )) {
+        let expected = std::str::from_utf8(&text).ok().and_then(|t| t.parse::<u64>().ok());
+        proptest::prop_assert_eq!(number(&text).ok(), expected);
+    }
+}
+
+#[test]
+fn number_matches_str_parse_at_the_edges() {
+    for text in [
+        "0",
+        "+0",
+        "+",
+        "",
+        "-0",
+        "18446744073709551615",
+        "18446744073709551616",
+        "007",
+        " 7",
+        "7 ",
+        "1_0",
+    ] {
+        let expected = text.parse::<u64>().ok();
+        assert_eq!(number(text.as_bytes()).ok(), expected, "{text:?}");
+    }
+}
