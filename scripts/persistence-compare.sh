@@ -20,16 +20,18 @@
 # 2. Recovery. Each server is filled with the same KEYS string keys
 #    (`SET key:<i> <value>` sent by redis-cli --pipe), shut down cleanly
 #    (SHUTDOWN), and its directory kept. Every restart starts from a fresh
-#    copy of those files, so each one replays the same thing; the time runs
+#    copy of those files, so each one loads the same thing; the time runs
 #    from launching the process until PING answers PONG and DBSIZE equals
-#    KEYS (polled every 10 ms). Two cases:
+#    KEYS (polled every 10 ms). Three cases:
 #      (a) the AOF as written: corekv's increments of commands; redis-server
 #          with `--aof-use-rdb-preamble no`, a plain AOF of commands.
-#      (b) after BGREWRITEAOF: corekv's base is commands; redis-server's base
-#          is an RDB (the default preamble), which loads much faster.
-#    corekv starts a new generation at every start: after replaying, each
-#    shard writes its state as a fresh base (and fsyncs it) before serving,
-#    so its start time includes writing that base; redis-server only loads.
+#      (b) after BGREWRITEAOF: corekv's base is a snapshot (.ckv);
+#          redis-server's base is an RDB (the default preamble).
+#      (c) snapshots without the AOF (`--appendonly no`) after SAVE:
+#          corekv's dump-<i>.ckv files, redis-server's dump.rdb.
+#    corekv loads its shards in parallel (one thread each). After a clean
+#    stop it appends to the files it loaded; a start that trimmed or cut
+#    anything would first write a fresh base per shard (not measured here).
 #    The files were just copied, so both read them from the page cache: this
 #    measures parsing and replay, not the disk. Lower is better.
 #
@@ -42,9 +44,13 @@
 #   KEYS             keys recovered at start-up (default 1000000)
 #   VALUE_BYTES      size of each recovered key's value (default 16)
 #   PARTS            which parts to run (default "throughput recovery")
+#   CASES            which recovery cases to run (default "a b c")
 #   START_TIMEOUT_S  longest a start-up may take (default 600)
 #   REDIS_SERVER     redis-server binary (default: redis-server on PATH)
 #   SKIP_BUILD=1     use the existing target/release/corekv
+#   COREKV           corekv binary to run (e.g. an older build to compare;
+#                    default: cargo's target/release/corekv, built unless
+#                    SKIP_BUILD=1)
 #   TMPDIR           where the servers' directories go. It must be a real
 #                    disk: on tmpfs fsync is free and `always` means nothing.
 #
@@ -62,11 +68,13 @@ THREADS=${THREADS:-"1 2"}
 KEYS=${KEYS:-1000000}
 VALUE_BYTES=${VALUE_BYTES:-16}
 PARTS=${PARTS:-"throughput recovery"}
+CASES=${CASES:-"a b c"}
 START_TIMEOUT_S=${START_TIMEOUT_S:-600}
 REDIS_SERVER=${REDIS_SERVER:-redis-server}
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-COREKV="$ROOT/target/release/corekv"
+# Where cargo builds: CARGO_TARGET_DIR if set, as cargo itself decides.
+COREKV=${COREKV:-"${CARGO_TARGET_DIR:-$ROOT/target}/release/corekv"}
 WORK=$(mktemp -d)
 # Servers started and not yet reaped. A pid leaves the list once waited
 # for, so cleanup never signals a pid the kernel may have reused.
@@ -95,6 +103,12 @@ for part in $PARTS; do
     case $part in
         throughput | recovery) ;;
         *) die "unknown part '$part' in PARTS (throughput, recovery)" ;;
+    esac
+done
+for case in $CASES; do
+    case $case in
+        a | b | c) ;;
+        *) die "unknown case '$case' in CASES (a, b, c)" ;;
     esac
 done
 
@@ -334,6 +348,14 @@ recovery_command() {
     fi
 }
 
+# snapshot_command KIND DIR THREADS -> SERVER_COMMAND: no AOF, the last
+# SAVE in DIR loaded at start.
+snapshot_command() {
+    server_command "$1" off "$2" "$3"
+    mkdir -p "$2"
+    SERVER_COMMAND+=(--dir "$2")
+}
+
 RECOVERY_ROWS=()
 # time_restarts CASE THREADS ; REPEATS alternating timed starts of both
 # servers, each from a fresh copy of its snapshot for CASE.
@@ -345,7 +367,11 @@ time_restarts() {
         for kind in corekv redis; do
             local dir="$WORK/recovery-$kind-$threads"
             restore "$WORK/snapshot-$kind-$threads-$case" "$dir"
-            recovery_command "$kind" "$dir" "$threads" "$preamble"
+            if [ "$case" = c ]; then
+                snapshot_command "$kind" "$dir" "$threads"
+            else
+                recovery_command "$kind" "$dir" "$threads" "$preamble"
+            fi
             start_server "$kind-$threads-start-$case" "$KEYS" "${SERVER_COMMAND[@]}"
             runs[$kind]+=" $STARTUP_S"
             stop_server "$STARTED_PID"
@@ -358,18 +384,19 @@ time_restarts() {
     # shellcheck disable=SC2086
     redis_median=$(median "%.3f" ${runs[redis]})
     local label
-    if [ "$case" = a ]; then
-        label="(a) AOF as written (redis: plain AOF)"
-    else
-        label="(b) after BGREWRITEAOF (redis: RDB preamble)"
-    fi
+    case $case in
+        a) label="(a) AOF as written (redis: plain AOF)" ;;
+        b) label="(b) after BGREWRITEAOF (corekv: snapshot base; redis: RDB preamble)" ;;
+        c) label="(c) SAVE, appendonly no (corekv: dump-<i>.ckv; redis: dump.rdb)" ;;
+    esac
     RECOVERY_ROWS+=("| $label | $threads | $KEYS | $(megabytes "$WORK/snapshot-corekv-$threads-$case") | $(megabytes "$WORK/snapshot-redis-$threads-$case") | $corekv_median | $redis_median | $(ratio "$corekv_median" "$redis_median") |")
 }
 
 run_recovery() {
     local threads=$1 kind dir
     echo "recovery, corekv --threads $threads, $KEYS keys" >&2
-    # (a): fill an empty server, shut it down, keep what it wrote.
+    # (a): fill an empty server, shut it down, keep what it wrote. Every
+    # case starts from it.
     for kind in corekv redis; do
         dir="$WORK/recovery-$kind-$threads"
         rm -rf "$dir"
@@ -379,19 +406,39 @@ run_recovery() {
         shutdown_server "$STARTED_PORT" "$STARTED_PID" "$kind-$threads"
         cp -a "$dir" "$WORK/snapshot-$kind-$threads-a"
     done
-    time_restarts a "$threads"
-    # (b): load (a), rewrite, shut down, keep what it wrote.
-    for kind in corekv redis; do
-        dir="$WORK/recovery-$kind-$threads"
-        restore "$WORK/snapshot-$kind-$threads-a" "$dir"
-        recovery_command "$kind" "$dir" "$threads" yes
-        start_server "$kind-$threads-rewrite" "$KEYS" "${SERVER_COMMAND[@]}"
-        redis-cli -p "$STARTED_PORT" BGREWRITEAOF >/dev/null
-        wait_for_rewrite "$STARTED_PORT" "$kind-$threads"
-        shutdown_server "$STARTED_PORT" "$STARTED_PID" "$kind-$threads"
-        cp -a "$dir" "$WORK/snapshot-$kind-$threads-b"
-    done
-    time_restarts b "$threads"
+    case " $CASES " in *" a "*) time_restarts a "$threads" ;; esac
+    case " $CASES " in *" b "*)
+        # (b): load (a), rewrite, shut down, keep what it wrote.
+        for kind in corekv redis; do
+            dir="$WORK/recovery-$kind-$threads"
+            restore "$WORK/snapshot-$kind-$threads-a" "$dir"
+            recovery_command "$kind" "$dir" "$threads" yes
+            start_server "$kind-$threads-rewrite" "$KEYS" "${SERVER_COMMAND[@]}"
+            redis-cli -p "$STARTED_PORT" BGREWRITEAOF >/dev/null
+            wait_for_rewrite "$STARTED_PORT" "$kind-$threads"
+            shutdown_server "$STARTED_PORT" "$STARTED_PID" "$kind-$threads"
+            cp -a "$dir" "$WORK/snapshot-$kind-$threads-b"
+        done
+        time_restarts b "$threads"
+        ;;
+    esac
+    case " $CASES " in *" c "*)
+        # (c): load (a), SAVE, shut down, keep only the snapshot files.
+        for kind in corekv redis; do
+            dir="$WORK/recovery-$kind-$threads"
+            restore "$WORK/snapshot-$kind-$threads-a" "$dir"
+            recovery_command "$kind" "$dir" "$threads" yes
+            start_server "$kind-$threads-save" "$KEYS" "${SERVER_COMMAND[@]}"
+            [ "$(redis-cli -p "$STARTED_PORT" SAVE)" = OK ] || die "$kind-$threads: SAVE failed"
+            shutdown_server "$STARTED_PORT" "$STARTED_PID" "$kind-$threads"
+            mkdir -p "$WORK/snapshot-$kind-$threads-c"
+            # corekv: dump.manifest and dump-<i>.ckv; redis-server: dump.rdb.
+            cp -a "$dir"/dump* "$WORK/snapshot-$kind-$threads-c/" ||
+                die "$kind-$threads: SAVE wrote no dump file"
+        done
+        time_restarts c "$threads"
+        ;;
+    esac
     rm -rf "$WORK"/snapshot-*-"$threads"-* "$WORK/recovery-corekv-$threads" "$WORK/recovery-redis-$threads"
 }
 
@@ -415,7 +462,7 @@ if [ ${#THROUGHPUT_ROWS[@]} -gt 0 ]; then
 fi
 if [ ${#RECOVERY_ROWS[@]} -gt 0 ]; then
     echo
-    echo "Start-up until PING and DBSIZE = keys, seconds (medians; appendfsync everysec, values of $VALUE_BYTES bytes). corekv's time includes writing a fresh base."
+    echo "Start-up until PING and DBSIZE = keys, seconds (medians; appendfsync everysec where there is an AOF, values of $VALUE_BYTES bytes)."
     echo
     echo "| case | corekv threads | keys | corekv files MB | redis files MB | corekv s | redis s | ratio corekv/redis (lower is better) |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|"

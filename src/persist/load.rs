@@ -1,13 +1,18 @@
 //! Reading logs back: parsing an AOF file into items, and recovering every
-//! shard's keyspace from the files a manifest names.
+//! shard's keyspace from the files a manifest names — shard by shard in
+//! parallel where the caller's [`ShardJobs`] allow, with the one step that
+//! needs every shard's log (the cut and the commit set) between two
+//! per-shard passes (see [`recover_on`]).
 
 use std::collections::HashSet;
 
 use bytes::Bytes;
-use rand::RngCore;
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 use super::aof::TxnTag;
 use super::disk::Disk;
+use super::shard_jobs::{for_each_shard, InOrder, Progress, ShardJobs, Tally};
 use super::{Manifest, Policy};
 use crate::commands::{run, Ctx, Exec, Table};
 use crate::keyspace::Keyspace;
@@ -94,11 +99,21 @@ fn line(bytes: &[u8], offset: usize) -> Result<Option<(&[u8], usize)>, String> {
     }
 }
 
+/// `text` as a decimal `u64`, accepting exactly what `str::parse::<u64>`
+/// accepts (an optional `+`, then at least one digit, no overflow) but
+/// without its UTF-8 check first: every record of a log has three or more
+/// numbers, and this was a tenth of a replay's instructions.
 fn number(text: &[u8]) -> Result<u64, String> {
-    std::str::from_utf8(text)
-        .ok()
-        .and_then(|t| t.parse::<u64>().ok())
-        .ok_or_else(|| format!("bad number {:?}", String::from_utf8_lossy(text)))
+    let digits = text.strip_prefix(b"+").unwrap_or(text);
+    let value = if digits.is_empty() {
+        None
+    } else {
+        digits.iter().try_fold(0u64, |value, &byte| {
+            let digit = byte.checked_sub(b'0').filter(|d| *d < 10)?;
+            value.checked_mul(10)?.checked_add(u64::from(digit))
+        })
+    };
+    value.ok_or_else(|| format!("bad number {:?}", String::from_utf8_lossy(text)))
 }
 
 fn txn_tag(text: &[u8]) -> Result<TxnTag, String> {
@@ -228,6 +243,18 @@ fn torn_command(bytes: &Bytes, offset: usize) -> Option<Vec<Bytes>> {
 }
 
 impl RecoveryReport {
+    /// Adds one shard's report to this one (shards in order).
+    fn absorb(&mut self, shard: RecoveryReport) {
+        self.commands += shard.commands;
+        self.trimmed.extend(shard.trimmed);
+        self.after_cut += shard.after_cut;
+        self.uncommitted += shard.uncommitted;
+        self.errors += shard.errors;
+        self.expected_errors += shard.expected_errors;
+        self.max_txn_conn = self.max_txn_conn.max(shard.max_txn_conn);
+        self.incr_lens.extend(shard.incr_lens);
+    }
+
     /// True when recovery replayed every record of the files: nothing torn,
     /// cut or uncommitted was left out, so the files can be appended to.
     pub fn replayed_all(&self) -> bool {
@@ -235,35 +262,67 @@ impl RecoveryReport {
     }
 }
 
-/// A base file: a snapshot (`.ckv`, what corekv writes) or commands.
-enum Base {
+/// A base file as read: a snapshot (`.ckv`, what corekv writes) or commands.
+enum BaseBytes {
     Snapshot(Vec<u8>),
-    Log(ParsedLog),
+    Log(Bytes),
 }
 
-/// A shard's files, parsed.
-struct ShardFiles {
-    base: Option<(String, Base)>,
-    incr: (String, ParsedLog),
+/// A shard's files as read from the disk (pass 1, in shard order: there is
+/// one disk, and the simulator counts its operations), with the random
+/// stream the shard's recovery draws from.
+struct ShardRead {
+    base: Option<(String, BaseBytes)>,
+    incr_name: String,
+    incr: Bytes,
+    rng: ChaCha8Rng,
 }
 
-/// Reads and parses the log `name` once: its bytes and its items.
-fn load_file(disk: &mut dyn Disk, name: &str) -> Result<(Bytes, ParsedLog), String> {
+/// A shard after pass 2: its logs parsed, its snapshot base (if any)
+/// loaded, and what the cut and the commit set need from it.
+struct Prepared {
+    keyspace: Keyspace,
+    rng: ChaCha8Rng,
+    /// A base of commands, replayed in pass 4 (it may hold tagged records).
+    base_log: Option<(String, ParsedLog)>,
+    incr_name: String,
+    incr: ParsedLog,
+    /// The epoch the increment has durably reached: its last `#E:`.
+    last_epoch: u64,
+    /// The increment's commit records, each with the epoch it was logged in.
+    commits: Vec<(u64, TxnTag)>,
+    /// This shard's part of the report so far.
+    report: RecoveryReport,
+}
+
+/// What every shard's replay needs from all shards' logs (pass 3).
+struct Plan {
+    /// Epochs at or past it are not replayed (`u64::MAX` under `always`).
+    cut: u64,
+    /// Atomic operations whose commit record is replayed.
+    committed: HashSet<TxnTag>,
+}
+
+/// Reads `name`, which the manifest names.
+fn read_named(disk: &mut dyn Disk, name: &str) -> Result<Bytes, String> {
     let bytes = disk
         .read(name)
         .map_err(|e| format!("cannot read {name}: {e}"))?
         .ok_or_else(|| {
             format!("the manifest names {name}, which is missing: refusing to start without it")
         })?;
-    let bytes = Bytes::from(bytes);
-    let parsed = parse_log(&bytes).map_err(|c| {
+    Ok(Bytes::from(bytes))
+}
+
+/// Parses the log `name`.
+fn parse_named(name: &str, bytes: &Bytes) -> Result<ParsedLog, String> {
+    parse_log(bytes).map_err(|c| {
         format!(
             "Bad file format reading the append only file {name} at offset {}: {}. \
              Run `corekv check-aof --fix <file>` to truncate it there (losing what follows)",
             c.offset, c.reason
         )
-    })?;
-    Ok((bytes, parsed))
+    })
 }
 
 /// Recovers every shard's keyspace from the files `manifest` names:
@@ -288,7 +347,8 @@ pub fn recover(
     )
 }
 
-/// [`recover`], with `options` (the default ones are [`recover`]'s).
+/// [`recover`], with `options` (the default ones are [`recover`]'s), one
+/// shard after another.
 ///
 /// # Errors
 /// As [`recover`].
@@ -299,102 +359,229 @@ pub fn recover_with(
     seed_source: &mut dyn RngCore,
     options: &RecoveryOptions,
 ) -> Result<(Vec<Keyspace>, RecoveryReport), String> {
-    let mut report = RecoveryReport::default();
-    let mut files = Vec::with_capacity(manifest.shards.len());
-    for shard in &manifest.shards {
+    recover_on(disk, manifest, databases, seed_source, options, &InOrder)
+}
+
+/// [`recover_with`], running each shard's parsing and replay as a job of
+/// `jobs` (production: one thread per shard). In four passes:
+///
+/// 1. read every file, in shard order (one disk);
+/// 2. per shard: parse the logs, load a snapshot base, note the increment's
+///    last epoch and commit records;
+/// 3. over all shards: the cut (the smallest last epoch) and the commits
+///    below it — the only step that needs every shard;
+/// 4. per shard: replay a command base and the increment up to the cut.
+///
+/// Each shard draws from its own random stream, seeded from `seed_source`
+/// in shard order before anything runs, so the keyspaces are the same
+/// whatever order or concurrency `jobs` runs the shards in.
+///
+/// # Errors
+/// As [`recover`]; when several shards fail, the first one's error.
+pub fn recover_on(
+    disk: &mut dyn Disk,
+    manifest: &Manifest,
+    databases: usize,
+    seed_source: &mut dyn RngCore,
+    options: &RecoveryOptions,
+    jobs: &dyn ShardJobs,
+) -> Result<(Vec<Keyspace>, RecoveryReport), String> {
+    let seeds: Vec<u64> = manifest
+        .shards
+        .iter()
+        .map(|_| seed_source.next_u64())
+        .collect();
+    let mut reads = Vec::with_capacity(manifest.shards.len());
+    for (shard, seed) in manifest.shards.iter().zip(seeds) {
         let base = match &shard.base {
             Some(name) if name.ends_with(".ckv") => {
                 let bytes = disk
                     .read(name)
                     .map_err(|e| format!("cannot read {name}: {e}"))?
                     .ok_or_else(|| format!("{name} is missing"))?;
-                Some((name.clone(), Base::Snapshot(bytes)))
+                Some((name.clone(), BaseBytes::Snapshot(bytes)))
             }
-            Some(name) => Some((name.clone(), Base::Log(load_file(disk, name)?.1))),
+            Some(name) => Some((name.clone(), BaseBytes::Log(read_named(disk, name)?))),
             None => None,
         };
-        let (content, mut incr) = load_file(disk, &shard.incr)?;
-        let total = content.len();
-        report.incr_lens.push(total as u64);
-        if options.replay_torn_tail && incr.valid_len < total {
-            if let Some(argv) = torn_command(&content, incr.valid_len) {
-                incr.items.push((incr.valid_len, Item::Command(argv)));
-            }
-        }
-        if incr.valid_len < total {
-            let dropped = (total - incr.valid_len) as u64;
-            tracing::warn!(
-                file = %shard.incr,
-                offset = incr.valid_len,
-                bytes = dropped,
-                "!!! Warning: short read while loading the AOF file: the last write was torn; trimming it"
-            );
-            report.trimmed.push((shard.incr.clone(), dropped));
-        }
-        files.push(ShardFiles {
+        reads.push(ShardRead {
             base,
-            incr: (shard.incr.clone(), incr),
+            incr_name: shard.incr.clone(),
+            incr: read_named(disk, &shard.incr)?,
+            rng: ChaCha8Rng::seed_from_u64(seed),
         });
     }
-    // The cut: under `always` every durable record is replayed (nothing
-    // became visible before it was durable); otherwise only epochs every
-    // shard has durably passed.
-    let cut = match manifest.policy {
-        Policy::Always => u64::MAX,
-        Policy::EverySec | Policy::No => files
-            .iter()
-            .map(|f| last_epoch(&f.incr.1))
-            .min()
-            .unwrap_or(0),
-    };
-    let mut committed: HashSet<TxnTag> = HashSet::new();
-    for shard in &files {
-        let mut epoch = 0;
-        for (_, item) in &shard.incr.1.items {
-            match item {
-                Item::Epoch(e) => epoch = *e,
-                Item::Commit(tag) => {
-                    report.max_txn_conn = report.max_txn_conn.max(tag.0);
-                    if epoch < cut {
-                        committed.insert(*tag);
-                    }
-                }
-                Item::Txn(tag) => report.max_txn_conn = report.max_txn_conn.max(tag.0),
-                _ => {}
-            }
-        }
-    }
+    let progress = Progress::new();
+    let prepared = for_each_shard(jobs, reads, |_, read| {
+        prepare(read, databases, options, &progress)
+    })
+    .into_iter()
+    .collect::<Result<Vec<_>, _>>()?;
+    let plan = plan(manifest.policy, &prepared);
     let table = Table::new();
-    let mut keyspaces = Vec::with_capacity(files.len());
-    for (index, shard) in files.iter().enumerate() {
-        let mut keyspace = Keyspace::new(databases, seed_source);
-        if let Some((name, Base::Snapshot(bytes))) = &shard.base {
-            let info = super::snapshot::load(bytes, databases, seed_source, |db, key, entry| {
-                keyspace.db(db).insert_entry(key, entry);
-            })
-            .map_err(|e| format!("Bad base file {name}: {e}"))?;
-            report.commands += info.record_count;
-        }
-        let mut replay = Replay {
+    let shard_count = prepared.len();
+    let replayed = for_each_shard(jobs, prepared, |index, shard| {
+        let context = ReplayContext {
             table: &table,
-            keyspace: &mut keyspace,
-            rng: seed_source,
+            plan: &plan,
             shard_index: index,
-            shard_count: files.len(),
-            db: 0,
-            now_ms: 0,
-            report: &mut report,
-            replay_uncommitted: options.replay_uncommitted,
+            shard_count,
+            options,
+            progress: &progress,
         };
-        if let Some((name, Base::Log(base))) = &shard.base {
-            replay.items(name, &base.items, u64::MAX, &committed)?;
-            replay.db = 0;
-        }
-        let (name, incr) = &shard.incr;
-        replay.items(name, &incr.items, cut, &committed)?;
+        replay_shard(shard, &context)
+    });
+    let mut keyspaces = Vec::with_capacity(shard_count);
+    let mut report = RecoveryReport::default();
+    for result in replayed {
+        let (keyspace, shard_report) = result?;
         keyspaces.push(keyspace);
+        report.absorb(shard_report);
     }
     Ok((keyspaces, report))
+}
+
+/// Pass 2 for one shard: parses its logs (a torn increment tail is
+/// trimmed and reported), loads its snapshot base, and collects what the
+/// plan needs.
+fn prepare(
+    read: ShardRead,
+    databases: usize,
+    options: &RecoveryOptions,
+    progress: &Progress,
+) -> Result<Prepared, String> {
+    let ShardRead {
+        base,
+        incr_name,
+        incr: content,
+        mut rng,
+    } = read;
+    let mut report = RecoveryReport::default();
+    let (snapshot, base_log) = match base {
+        Some((name, BaseBytes::Snapshot(bytes))) => (Some((name, bytes)), None),
+        Some((name, BaseBytes::Log(bytes))) => {
+            let parsed = parse_named(&name, &bytes)?;
+            (None, Some((name, parsed)))
+        }
+        None => (None, None),
+    };
+    let mut incr = parse_named(&incr_name, &content)?;
+    let total = content.len();
+    report.incr_lens.push(total as u64);
+    if options.replay_torn_tail && incr.valid_len < total {
+        if let Some(argv) = torn_command(&content, incr.valid_len) {
+            incr.items.push((incr.valid_len, Item::Command(argv)));
+        }
+    }
+    if incr.valid_len < total {
+        let dropped = (total - incr.valid_len) as u64;
+        tracing::warn!(
+            file = %incr_name,
+            offset = incr.valid_len,
+            bytes = dropped,
+            "!!! Warning: short read while loading the AOF file: the last write was torn; trimming it"
+        );
+        report.trimmed.push((incr_name.clone(), dropped));
+    }
+    let mut commits = Vec::new();
+    let mut epoch = 0;
+    for (_, item) in &incr.items {
+        match item {
+            Item::Epoch(e) => epoch = *e,
+            Item::Commit(tag) => {
+                report.max_txn_conn = report.max_txn_conn.max(tag.0);
+                commits.push((epoch, *tag));
+            }
+            Item::Txn(tag) => report.max_txn_conn = report.max_txn_conn.max(tag.0),
+            _ => {}
+        }
+    }
+    let mut keyspace = Keyspace::new(databases, &mut rng);
+    if let Some((name, bytes)) = snapshot {
+        let mut tally = progress.tally();
+        let info = super::snapshot::load(&bytes, databases, &mut rng, |db, key, entry| {
+            keyspace.db(db).insert_entry(key, entry);
+            tally.one(&name);
+        })
+        .map_err(|e| format!("Bad base file {name}: {e}"))?;
+        tally.flush(&name);
+        report.commands += info.record_count;
+    }
+    Ok(Prepared {
+        keyspace,
+        rng,
+        base_log,
+        incr_name,
+        last_epoch: last_epoch(&incr),
+        incr,
+        commits,
+        report,
+    })
+}
+
+/// Pass 3: the cut — under `always` every durable record is replayed
+/// (nothing became visible before it was durable); otherwise only epochs
+/// every shard has durably passed — and the commits below it.
+fn plan(policy: Policy, shards: &[Prepared]) -> Plan {
+    let cut = match policy {
+        Policy::Always => u64::MAX,
+        Policy::EverySec | Policy::No => shards.iter().map(|s| s.last_epoch).min().unwrap_or(0),
+    };
+    let committed = shards
+        .iter()
+        .flat_map(|s| &s.commits)
+        .filter(|(epoch, _)| *epoch < cut)
+        .map(|(_, tag)| *tag)
+        .collect();
+    Plan { cut, committed }
+}
+
+/// What pass 4 shares between shards (read only).
+struct ReplayContext<'a> {
+    table: &'a Table,
+    plan: &'a Plan,
+    shard_index: usize,
+    shard_count: usize,
+    options: &'a RecoveryOptions,
+    progress: &'a Progress,
+}
+
+/// Pass 4 for one shard: replays its command base (if any), then its
+/// increment up to the cut.
+fn replay_shard(
+    shard: Prepared,
+    context: &ReplayContext<'_>,
+) -> Result<(Keyspace, RecoveryReport), String> {
+    let Prepared {
+        mut keyspace,
+        mut rng,
+        base_log,
+        incr_name,
+        incr,
+        mut report,
+        ..
+    } = shard;
+    let mut replay = Replay {
+        table: context.table,
+        keyspace: &mut keyspace,
+        rng: &mut rng,
+        shard_index: context.shard_index,
+        shard_count: context.shard_count,
+        db: 0,
+        now_ms: 0,
+        report: &mut report,
+        tally: context.progress.tally(),
+        replay_uncommitted: context.options.replay_uncommitted,
+    };
+    let committed = &context.plan.committed;
+    if let Some((name, base)) = base_log {
+        replay.items(&name, base.items, u64::MAX, committed)?;
+        replay.tally.flush(&name);
+        replay.db = 0;
+    }
+    replay.items(&incr_name, incr.items, context.plan.cut, committed)?;
+    replay.tally.flush(&incr_name);
+    Ok((keyspace, report))
 }
 
 /// The epoch a log has durably reached: its last `#E:` (0 without one).
@@ -418,27 +605,30 @@ struct Replay<'a> {
     db: usize,
     now_ms: u64,
     report: &'a mut RecoveryReport,
+    /// Records replayed, for the progress log.
+    tally: Tally<'a>,
     /// Planted bug (`RecoveryOptions::replay_uncommitted`).
     replay_uncommitted: bool,
 }
 
 impl Replay<'_> {
+    /// Replays `items`, consuming them: each command's arguments move into
+    /// its handler (no copy of the argument vector per command).
     fn items(
         &mut self,
         file: &str,
-        items: &[(usize, Item)],
+        items: Vec<(usize, Item)>,
         cut: u64,
         committed: &HashSet<TxnTag>,
     ) -> Result<(), String> {
         let mut epoch = 0;
         let mut failed = false;
         let mut txn: Option<TxnTag> = None;
-        let mut next_progress = 1_000_000;
         for (offset, item) in items {
             match item {
-                Item::Epoch(e) => epoch = *e,
-                Item::Time(ms) => self.now_ms = *ms,
-                Item::Txn(tag) => txn = Some(*tag),
+                Item::Epoch(e) => epoch = e,
+                Item::Time(ms) => self.now_ms = ms,
+                Item::Txn(tag) => txn = Some(tag),
                 Item::Failed => failed = true,
                 Item::Commit(_) | Item::Other => {}
                 Item::Command(argv) => {
@@ -452,12 +642,9 @@ impl Replay<'_> {
                         self.report.uncommitted += 1;
                         continue;
                     }
-                    self.command(file, *offset, argv.clone(), expect_failure)?;
+                    self.command(file, offset, argv, expect_failure)?;
                     self.report.commands += 1;
-                    if self.report.commands >= next_progress {
-                        tracing::info!(commands = self.report.commands, file, "loading the AOF");
-                        next_progress += 1_000_000;
-                    }
+                    self.tally.one(file);
                 }
             }
         }
@@ -522,3 +709,7 @@ impl Replay<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "load_tests.rs"]
+mod tests;

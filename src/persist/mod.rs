@@ -71,6 +71,7 @@ pub mod check;
 pub mod disk;
 pub mod load;
 pub mod rewrite;
+pub mod shard_jobs;
 pub mod snapshot;
 
 use std::fmt;
@@ -330,6 +331,56 @@ pub fn open_with(
     seed_source: &mut dyn RngCore,
     options: &load::RecoveryOptions,
 ) -> Result<Opened, String> {
+    open_on(
+        disk,
+        policy,
+        shard_count,
+        databases,
+        unix_ms,
+        seed_source,
+        options,
+        &shard_jobs::InOrder,
+    )
+}
+
+/// [`open`], recovering the shards as jobs of `jobs` (production: one
+/// thread per shard, see [`load::recover_on`]); the result is the same as
+/// [`open`]'s for the same `seed_source`.
+///
+/// # Errors
+/// As [`open`].
+pub fn open_parallel(
+    disk: &mut dyn disk::Disk,
+    policy: Policy,
+    shard_count: usize,
+    databases: usize,
+    unix_ms: u64,
+    seed_source: &mut dyn RngCore,
+    jobs: &dyn shard_jobs::ShardJobs,
+) -> Result<Opened, String> {
+    open_on(
+        disk,
+        policy,
+        shard_count,
+        databases,
+        unix_ms,
+        seed_source,
+        &load::RecoveryOptions::default(),
+        jobs,
+    )
+}
+
+#[allow(clippy::too_many_arguments)] // open_with's, plus who runs the shards' jobs
+fn open_on(
+    disk: &mut dyn disk::Disk,
+    policy: Policy,
+    shard_count: usize,
+    databases: usize,
+    unix_ms: u64,
+    seed_source: &mut dyn RngCore,
+    options: &load::RecoveryOptions,
+    jobs: &dyn shard_jobs::ShardJobs,
+) -> Result<Opened, String> {
     let old = read_manifest(disk)?;
     let (keyspaces, report, generation) = match &old {
         Some(manifest) => {
@@ -342,7 +393,7 @@ pub fn open_with(
                 ));
             }
             let (keyspaces, report) =
-                load::recover_with(disk, manifest, databases, seed_source, options)?;
+                load::recover_on(disk, manifest, databases, seed_source, options, jobs)?;
             (keyspaces, report, manifest.generation + 1)
         }
         None => (
@@ -496,17 +547,23 @@ impl SnapshotManifest {
 
 /// Loads the last SAVE/BGSAVE from `disk` (the `dir`), if there is one:
 /// each shard's keyspace. Used at start when `appendonly no`, as Redis
-/// loads its RDB file.
+/// loads its RDB file. The files are read in shard order, then each is
+/// loaded as a job of `jobs` (production: one thread per shard) with its
+/// own random stream seeded from `rng` in shard order, so the result does
+/// not depend on how `jobs` runs them. Every file is in memory until the
+/// loads finish.
 ///
 /// # Errors
 /// A message naming the file and the problem (corrupt, checksum, written
-/// by a different number of shards).
+/// by a different number of shards); when several fail, the first shard's.
 pub fn load_snapshots(
     disk: &mut dyn disk::Disk,
     shard_count: usize,
     databases: usize,
     rng: &mut dyn RngCore,
+    jobs: &dyn shard_jobs::ShardJobs,
 ) -> Result<Option<Vec<Keyspace>>, String> {
+    use rand::SeedableRng;
     let Some(manifest) = read_snapshot_manifest(disk)? else {
         return Ok(None);
     };
@@ -518,20 +575,28 @@ pub fn load_snapshots(
             manifest.files.len()
         ));
     }
-    let mut keyspaces = Vec::with_capacity(shard_count);
+    let mut reads = Vec::with_capacity(shard_count);
     for file in &manifest.files {
+        let seed = rng.next_u64();
         let bytes = disk
             .read(file)
             .map_err(|e| format!("cannot read {file}: {e}"))?
             .ok_or_else(|| format!("{file} is missing"))?;
-        let mut keyspace = Keyspace::new(databases, rng);
-        snapshot::load(&bytes, databases, rng, |db, key, entry| {
+        reads.push((file, bytes, rand_chacha::ChaCha8Rng::seed_from_u64(seed)));
+    }
+    let progress = shard_jobs::Progress::new();
+    let loaded = shard_jobs::for_each_shard(jobs, reads, |_, (file, bytes, mut rng)| {
+        let mut keyspace = Keyspace::new(databases, &mut rng);
+        let mut tally = progress.tally();
+        snapshot::load(&bytes, databases, &mut rng, |db, key, entry| {
             keyspace.db(db).insert_entry(key, entry);
+            tally.one(file);
         })
         .map_err(|e| format!("{file}: {e}"))?;
-        keyspaces.push(keyspace);
-    }
-    Ok(Some(keyspaces))
+        tally.flush(file);
+        Ok::<_, String>(keyspace)
+    });
+    Ok(Some(loaded.into_iter().collect::<Result<Vec<_>, _>>()?))
 }
 
 /// The snapshot manifest, if `dir` has one.

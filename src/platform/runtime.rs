@@ -265,6 +265,44 @@ fn os_seed(salt: u64) -> u64 {
     hasher.finish()
 }
 
+/// Start-up's per-shard loading jobs, one thread each: recovery parses and
+/// replays every shard's log at once (see [`crate::persist::load::recover_on`]).
+struct ThreadPerShard;
+
+impl crate::persist::shard_jobs::ShardJobs for ThreadPerShard {
+    fn run_all<'a>(&self, jobs: Vec<crate::persist::shard_jobs::ShardJob<'a>>) {
+        if jobs.len() < 2 {
+            // One shard: no thread to start.
+            jobs.into_iter().for_each(|job| job());
+            return;
+        }
+        // Each job waits in its slot until its thread takes it: a thread
+        // that cannot start (out of resources) is no reason to refuse to
+        // start, its job then runs here once the others are done.
+        let slots: Vec<Mutex<Option<_>>> = jobs.into_iter().map(|j| Mutex::new(Some(j))).collect();
+        std::thread::scope(|scope| {
+            for (index, slot) in slots.iter().enumerate() {
+                let thread = std::thread::Builder::new().name(format!("corekv-load-{index}"));
+                let spawned = thread.spawn_scoped(scope, || {
+                    let job = lock(slot).take();
+                    if let Some(job) = job {
+                        job();
+                    }
+                });
+                if let Err(error) = spawned {
+                    tracing::warn!(%error, shard = index, "cannot start a loading thread; loading that shard later");
+                }
+            }
+        });
+        for slot in &slots {
+            let job = lock(slot).take();
+            if let Some(job) = job {
+                job();
+            }
+        }
+    }
+}
+
 /// With `appendonly yes`: recovers the data set from the AOF directory and
 /// starts its new generation (see [`crate::persist::open`]).
 fn open_persistence(config: &Config) -> io::Result<Option<crate::persist::Opened>> {
@@ -278,13 +316,14 @@ fn open_persistence(config: &Config) -> io::Result<Option<crate::persist::Opened
         .map_or(0, |d| d.as_millis() as u64);
     let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(os_seed(1));
     let started = Instant::now();
-    let opened = crate::persist::open(
+    let opened = crate::persist::open_parallel(
         &mut disk,
         config.appendfsync,
         config.threads,
         config.databases,
         unix_ms,
         &mut rng,
+        &ThreadPerShard,
     )
     .map_err(io::Error::other)?;
     let keys: usize = opened
@@ -307,9 +346,14 @@ fn load_snapshot(config: &Config) -> io::Result<Option<Vec<crate::keyspace::Keys
     let mut disk = FsDisk::open(&config.dir)?;
     let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(os_seed(2));
     let started = Instant::now();
-    let keyspaces =
-        crate::persist::load_snapshots(&mut disk, config.threads, config.databases, &mut rng)
-            .map_err(io::Error::other)?;
+    let keyspaces = crate::persist::load_snapshots(
+        &mut disk,
+        config.threads,
+        config.databases,
+        &mut rng,
+        &ThreadPerShard,
+    )
+    .map_err(io::Error::other)?;
     if let Some(keyspaces) = &keyspaces {
         let keys: usize = keyspaces
             .iter()
