@@ -34,7 +34,11 @@ pub struct Config {
     pub timeout_s: u64,
     /// Log verbosity (`loglevel`: debug, verbose, notice, warning).
     pub loglevel: String,
-    /// Snapshot rules (`save`), kept for CONFIG GET; persistence is not built yet.
+    /// Snapshot rules (`save`): "<seconds> <changes>" pairs; a BGSAVE
+    /// starts when that many seconds passed since the last save and at
+    /// least that many changes were made (see [`parse_save_rules`]). Empty
+    /// (the default here; Redis defaults to "3600 1 300 100 60 10000"
+    /// without a config file) disables them.
     pub save: String,
     /// `appendonly`: log every write to the AOF (see `crate::persist`).
     /// Set at start only (CONFIG SET refuses it).
@@ -218,7 +222,14 @@ impl Config {
                 level @ ("debug" | "verbose" | "notice" | "warning" | "nothing") => self.loglevel = level.to_string(),
                 _ => return Err(invalid("argument(s) must be one of the following: debug, verbose, notice, warning, nothing")),
             },
-            "save" => self.save = value.to_string(),
+            "save" => {
+                let rules = parse_save_rules(value).ok_or_else(|| invalid("Invalid save parameters"))?;
+                self.save = rules
+                    .iter()
+                    .map(|(seconds, changes)| format!("{seconds} {changes}"))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+            }
             "appendonly" => match value.to_ascii_lowercase().as_str() {
                 "no" => self.appendonly = false,
                 "yes" => self.appendonly = true,
@@ -266,6 +277,26 @@ fn yes_no(value: bool) -> &'static str {
     }
 }
 
+/// Parses `save` rules, "<seconds> <changes>" pairs separated by spaces
+/// (an empty value has none), as Redis's `save` directive.
+///
+/// `None` for an odd number of words, or a word that is not a
+/// non-negative integer.
+pub fn parse_save_rules(value: &str) -> Option<Vec<(u64, u64)>> {
+    let words: Vec<&str> = value.split_whitespace().collect();
+    // `save ""` in a config file arrives with its quotes.
+    if words == ["\"\""] {
+        return Some(Vec::new());
+    }
+    if words.len() % 2 != 0 {
+        return None;
+    }
+    words
+        .chunks(2)
+        .map(|pair| Some((pair[0].parse().ok()?, pair[1].parse().ok()?)))
+        .collect()
+}
+
 fn parse_in_range(value: &str, min: usize, max: usize) -> Result<usize, String> {
     let parsed: usize = value
         .parse()
@@ -310,6 +341,24 @@ mod tests {
         assert_eq!(parse_memory("1k"), Some(1000));
         assert_eq!(parse_memory("1GB"), Some(1 << 30));
         assert_eq!(parse_memory("12x"), None);
+    }
+
+    #[test]
+    fn save_rules_parse_as_redis_does() {
+        assert_eq!(parse_save_rules(""), Some(vec![]));
+        assert_eq!(parse_save_rules("\"\""), Some(vec![]));
+        assert_eq!(
+            parse_save_rules("3600 1  300 100"),
+            Some(vec![(3600, 1), (300, 100)])
+        );
+        assert_eq!(parse_save_rules("3600"), None);
+        assert_eq!(parse_save_rules("60 x"), None);
+        assert_eq!(parse_save_rules("-1 5"), None);
+        let mut config = Config::default();
+        assert!(config.set_at_runtime("save", "60  10").is_ok());
+        assert_eq!(config.get("save").as_deref(), Some("60 10"));
+        assert!(config.set_at_runtime("save", "60").is_err());
+        assert_eq!(config.get("save").as_deref(), Some("60 10"));
     }
 
     #[test]

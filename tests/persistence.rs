@@ -1203,3 +1203,69 @@ fn bgrewriteaof_while_writing_loses_nothing() {
         "only the current generation's files remain: {names:?}"
     );
 }
+
+/// `save <seconds> <changes>`: once the changes are made and the seconds
+/// passed, the server saves by itself; the snapshot is loaded at start.
+#[test]
+fn a_save_rule_starts_a_bgsave_by_itself() {
+    let dir = TempDir::new("save-rule");
+    let args = [
+        "--threads",
+        "2",
+        "--appendonly",
+        "no",
+        "--save",
+        "0 20",
+        "--dir",
+        dir.arg(),
+    ];
+    let server = ServerProcess::start(&args);
+    let mut raw = server.raw();
+    assert_eq!(raw.info_field("persistence", "rdb_saves"), "0");
+    set_keys(&server, "saved", 30);
+    poll_until("the save rule saves", || {
+        raw.info_field("persistence", "rdb_saves") != "0"
+            && raw.info_field("persistence", "rdb_changes_since_last_save") == "0"
+    });
+    assert_eq!(
+        raw.info_field("persistence", "rdb_last_bgsave_status"),
+        "ok"
+    );
+    kill_9(server);
+    let server = ServerProcess::start(&args);
+    assert_keys(&server, "saved", 30);
+}
+
+/// BGREWRITEAOF while a BGSAVE runs is scheduled, as Redis does, and runs
+/// once the BGSAVE ends.
+#[test]
+fn bgrewriteaof_during_bgsave_is_scheduled_and_runs() {
+    let dir = TempDir::new("scheduled");
+    let tags = pair_tags();
+    let server = start(&dir, "everysec");
+    write_round_zero(&server, &tags);
+    let before = manifest(&dir).generation;
+    let mut raw = server.raw();
+    assert_eq!(
+        raw.call_words("BGSAVE"),
+        simple("Background saving started")
+    );
+    let reply = raw.call_words("BGREWRITEAOF");
+    assert!(
+        reply == simple("Background append only file rewriting scheduled")
+            || reply == simple("Background append only file rewriting started"),
+        "{reply:?}"
+    );
+    poll_until("the rewrite runs after the save", || {
+        manifest(&dir).generation > before
+            && raw.info_field("persistence", "aof_rewrite_in_progress") == "0"
+            && raw.info_field("persistence", "aof_rewrite_scheduled") == "0"
+    });
+    assert_eq!(
+        raw.info_field("persistence", "rdb_last_bgsave_status"),
+        "ok"
+    );
+    shutdown(server);
+    let server = start(&dir, "everysec");
+    assert_eq!(history_point(&read_pairs(&server, &tags)), (0, PAIRS));
+}

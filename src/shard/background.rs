@@ -150,6 +150,7 @@ impl<P: Platform> Shard<P> {
                 (JobFiles::Dump(file.clone()), file)
             }
         };
+        self.changes_at_job_start = self.keyspace.changes();
         let started = self.keyspace.start_snapshot(now_ms);
         debug_assert!(started, "no job, so no snapshot running");
         self.job = Some(Job {
@@ -246,6 +247,103 @@ impl<P: Platform> Shard<P> {
         match notice {
             Notice::PartWritten { job, shard, result } => self.part_written(job, shard, result),
             Notice::Finished { job, ok } => self.job_finished(job, ok),
+            Notice::Dirty { shard, changes } => {
+                if let Some(seen) = self.dirty_seen.get_mut(shard) {
+                    *seen = changes;
+                }
+            }
+        }
+    }
+
+    /// Automatic jobs, from the cron: reports this shard's changes since
+    /// its last save to shard 0, which starts a BGSAVE when a `save` rule
+    /// holds (Redis's `serverCron`); starts a BGREWRITEAOF that waited for
+    /// a BGSAVE to end.
+    pub(super) fn persistence_cron(&mut self) {
+        let dirty = self.keyspace.changes().saturating_sub(self.changes_at_save);
+        if self.dirty_reported != Some(dirty) {
+            self.dirty_reported = Some(dirty);
+            let notice = Notice::Dirty {
+                shard: self.index,
+                changes: dirty,
+            };
+            self.notify(0, notice);
+        }
+        if self.internal.is_some() || self.job.is_some() {
+            return;
+        }
+        if self.rewrite_scheduled {
+            self.rewrite_scheduled = false;
+            self.run_internal(&["BGREWRITEAOF"]);
+        } else if self.index == 0 && self.save_due() {
+            self.last_bgsave_try_s = self.clock.1 / 1_000_000;
+            tracing::info!("save rule met: background saving");
+            self.run_internal(&["BGSAVE"]);
+        }
+    }
+
+    /// True when a `save` rule holds: more than its seconds since the last
+    /// save and at least its changes since (over every shard), and not
+    /// within 5 s of a failed attempt (Redis's `CONFIG_BGSAVE_RETRY_DELAY`).
+    fn save_due(&self) -> bool {
+        const RETRY_DELAY_S: u64 = 5;
+        let Some(rules) = crate::config::parse_save_rules(&self.config.save) else {
+            return false;
+        };
+        let now_s = self.clock.1 / 1_000_000;
+        if !self.last_bgsave_ok && now_s < self.last_bgsave_try_s + RETRY_DELAY_S {
+            return false;
+        }
+        let dirty: u64 = self.dirty_seen.iter().sum();
+        let since_s = now_s.saturating_sub(self.last_save_s);
+        rules
+            .iter()
+            .any(|&(seconds, changes)| dirty >= changes && since_s > seconds)
+    }
+
+    /// Runs `argv` as a command of the server's own (a connection without
+    /// a socket; [`Shard::reap_internal`] reads its reply).
+    fn run_internal(&mut self, argv: &[&'static str]) {
+        let id = self.handle_connect("internal".to_string());
+        // Not a client's connection.
+        self.counters.total_connections_received -= 1;
+        self.internal = Some(id);
+        self.internal_rewrite = argv == ["BGREWRITEAOF"];
+        let argv: Vec<bytes::Bytes> = argv
+            .iter()
+            .map(|a| bytes::Bytes::from_static(a.as_bytes()))
+            .collect();
+        let mut input = Vec::new();
+        persist::aof::encode_multibulk(&mut input, &argv);
+        self.handle_input(id, &input);
+    }
+
+    /// Logs the reply of the server's own command, and closes its
+    /// connection once it is done.
+    pub(super) fn reap_internal(&mut self) {
+        let Some(id) = self.internal else {
+            return;
+        };
+        let Some(connection) = self.conns.get_mut(&id) else {
+            self.internal = None;
+            return;
+        };
+        if !connection.output.is_empty() {
+            let reply = String::from_utf8_lossy(&connection.output)
+                .trim_end()
+                .to_string();
+            if reply.starts_with('-') {
+                tracing::warn!(%reply, "a background job could not start");
+                // A shard had not yet heard that the BGSAVE ended: retry.
+                if self.internal_rewrite && reply.contains("Background save already in progress") {
+                    self.rewrite_scheduled = true;
+                }
+            }
+            connection.output.clear();
+        }
+        if !connection.is_busy() && connection.held.is_empty() && connection.atomic.is_none() {
+            self.internal = None;
+            self.handle_disconnect(id);
         }
     }
 
@@ -374,6 +472,7 @@ impl<P: Platform> Shard<P> {
             JobId::Save { created_ms, .. } => {
                 self.last_bgsave_ok = ok;
                 if ok {
+                    self.changes_at_save = self.changes_at_job_start;
                     self.last_save_s = created_ms / 1000;
                     self.saves += 1;
                 } else if let Some(disk) = self.platform.snapshot_disk() {
@@ -410,6 +509,7 @@ impl<P: Platform> Shard<P> {
             .snapshot_disk()
             .ok_or_else(|| "snapshots are not available here".to_string())?;
         persist::disk::replace(disk, &file, &bytes).map_err(|e| e.to_string())?;
+        self.changes_at_save = self.keyspace.changes();
         self.last_save_s = created_ms / 1000;
         self.saves += 1;
         Ok(file)

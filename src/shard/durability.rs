@@ -104,6 +104,7 @@ impl<P: Platform> Shard<P> {
     /// [`Shard::poll_timeout_us`] wakes the shard for it).
     pub fn before_sleep(&mut self) {
         self.tick_clock();
+        self.reap_internal();
         for conn in std::mem::take(&mut self.deferred) {
             self.drive(conn);
         }

@@ -221,6 +221,14 @@ pub enum Notice {
         /// The files written, or why the part failed.
         result: Result<JobFiles, String>,
     },
+    /// To shard 0, which applies the `save` rules: shard `shard` has seen
+    /// `changes` changes since its last save.
+    Dirty {
+        /// The reporting shard.
+        shard: usize,
+        /// Changes since the last successful save.
+        changes: u64,
+    },
     /// From the coordinator: the job is over; `ok` when its manifest now
     /// names the new files (each shard then uses them and removes what
     /// they replace), else every shard drops what the job wrote.
@@ -271,6 +279,10 @@ pub struct ShardStats {
     pub bgsave_in_progress: u64,
     /// Shards writing their part of a BGREWRITEAOF.
     pub aof_rewrite_in_progress: u64,
+    /// Shards with a BGREWRITEAOF scheduled behind a BGSAVE.
+    pub aof_rewrite_scheduled: u64,
+    /// Changes since the last successful save (`rdb_changes_since_last_save`).
+    pub changes_since_save: u64,
 }
 
 impl ShardStats {
@@ -302,5 +314,7 @@ impl ShardStats {
         self.saves = self.saves.max(other.saves);
         self.bgsave_in_progress += other.bgsave_in_progress;
         self.aof_rewrite_in_progress += other.aof_rewrite_in_progress;
+        self.aof_rewrite_scheduled += other.aof_rewrite_scheduled;
+        self.changes_since_save += other.changes_since_save;
     }
 }

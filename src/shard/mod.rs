@@ -191,6 +191,25 @@ pub struct Shard<P: Platform> {
     /// The last BGREWRITEAOF this shard took part in succeeded
     /// (`aof_last_bgrewrite_status`).
     last_bgrewrite_ok: bool,
+    /// What [`Keyspace::changes`] was at the point the last successful
+    /// save captured.
+    changes_at_save: u64,
+    /// [`Keyspace::changes`] when this shard's part of the running BGSAVE
+    /// started.
+    changes_at_job_start: u64,
+    /// The count of changes last reported to shard 0.
+    dirty_reported: Option<u64>,
+    /// Shard 0: every shard's changes since its last save.
+    dirty_seen: Vec<u64>,
+    /// Unix seconds of the last BGSAVE the `save` rules started.
+    last_bgsave_try_s: u64,
+    /// A BGREWRITEAOF waits for the running BGSAVE to end.
+    rewrite_scheduled: bool,
+    /// The connection running a command the server issued itself (a
+    /// BGSAVE of the `save` rules, a scheduled BGREWRITEAOF).
+    internal: Option<ConnId>,
+    /// The internal command is a BGREWRITEAOF.
+    internal_rewrite: bool,
     /// Unix seconds of this shard's last successful snapshot (LASTSAVE).
     pub(crate) last_save_s: u64,
     /// Snapshots this shard wrote (INFO `rdb_saves`).
@@ -252,6 +271,14 @@ impl<P: Platform> Shard<P> {
             slice_keys: background::SLICE_KEYS_DEFAULT,
             last_bgsave_ok: true,
             last_bgrewrite_ok: true,
+            changes_at_save: 0,
+            changes_at_job_start: 0,
+            dirty_reported: None,
+            dirty_seen: vec![0; shard_count],
+            last_bgsave_try_s: 0,
+            rewrite_scheduled: false,
+            internal: None,
+            internal_rewrite: false,
             last_save_s,
             saves: 0,
         }
@@ -470,6 +497,7 @@ impl<P: Platform> Shard<P> {
                 db.active_expire(now_ms, limits::ACTIVE_EXPIRE_KEYS_PER_CYCLE);
             }
         }
+        self.persistence_cron();
     }
 
     /// Moves the ids of connections with output to write, or to close, into
@@ -477,6 +505,9 @@ impl<P: Platform> Shard<P> {
     /// [`Shard::consume_output`].
     pub fn take_ready(&mut self, out: &mut Vec<ConnId>) {
         for id in self.ready.drain(..) {
+            if Some(id) == self.internal {
+                continue; // No socket: `before_sleep` reads its replies.
+            }
             if let Some(connection) = self.conns.get_mut(&id) {
                 connection.in_ready_list = false;
                 out.push(id);
@@ -1132,7 +1163,7 @@ impl<P: Platform> Shard<P> {
         ShardStats {
             keys: dbs.iter().map(|db| db.len() as u64).collect(),
             expires: dbs.iter().map(|db| db.expires_len() as u64).collect(),
-            connected_clients: self.conns.len() as u64,
+            connected_clients: (self.conns.len() - usize::from(self.internal.is_some())) as u64,
             total_connections_received: self.counters.total_connections_received,
             total_commands_processed: self.counters.total_commands_processed,
             total_net_input_bytes: self.counters.total_net_input_bytes,
@@ -1150,6 +1181,8 @@ impl<P: Platform> Shard<P> {
                 self.job_kind(),
                 Some(message::JobId::Save { .. })
             )),
+            aof_rewrite_scheduled: u64::from(self.rewrite_scheduled),
+            changes_since_save: self.keyspace.changes().saturating_sub(self.changes_at_save),
             aof_rewrite_in_progress: u64::from(matches!(
                 self.job_kind(),
                 Some(message::JobId::AofRewrite { .. })

@@ -200,7 +200,7 @@ fn busy_reply(running: JobId, wanted_save: bool) -> Reply {
             Reply::error("ERR Background append only file rewriting already in progress")
         }
         (JobId::Save { .. }, false) => {
-            Reply::error("ERR Background save in progress: retry BGREWRITEAOF once it ends")
+            Reply::error("ERR Background AOF rewrite needs appendonly yes in corekv")
         }
     }
 }
@@ -229,8 +229,16 @@ fn bgsave<P: Platform>(shard: &mut Shard<P>, conn: ConnId) -> Option<Reply> {
 /// background (see [`super::background`]), holding every shard whole
 /// only while each starts its part.
 fn bgrewriteaof<P: Platform>(shard: &mut Shard<P>, conn: ConnId) -> Option<Reply> {
-    if let Some(running) = shard.job_kind() {
-        return Some(busy_reply(running, false));
+    match shard.job_kind() {
+        // As Redis: it starts once the BGSAVE ends (see `persistence_cron`).
+        Some(JobId::Save { .. }) if shard.aof_policy().is_some() => {
+            shard.rewrite_scheduled = true;
+            return Some(Reply::simple(
+                "Background append only file rewriting scheduled",
+            ));
+        }
+        Some(running) => return Some(busy_reply(running, false)),
+        None => {}
     }
     let Some(disk) = shard.platform.disk() else {
         return Some(Reply::error(
@@ -630,7 +638,10 @@ fn info_section<P: Platform>(shard: &mut Shard<P>, section: &str, total: &ShardS
             let mut fields: Vec<(String, String)> = vec![
                 ("loading".into(), "0".into()),
                 ("async_loading".into(), "0".into()),
-                ("rdb_changes_since_last_save".into(), "0".into()),
+                (
+                    "rdb_changes_since_last_save".into(),
+                    total.changes_since_save.to_string(),
+                ),
                 (
                     "rdb_bgsave_in_progress".into(),
                     u8::from(total.bgsave_in_progress > 0).to_string(),
@@ -646,7 +657,10 @@ fn info_section<P: Platform>(shard: &mut Shard<P>, section: &str, total: &ShardS
                     "aof_rewrite_in_progress".into(),
                     u8::from(total.aof_rewrite_in_progress > 0).to_string(),
                 ),
-                ("aof_rewrite_scheduled".into(), "0".into()),
+                (
+                    "aof_rewrite_scheduled".into(),
+                    u8::from(total.aof_rewrite_scheduled > 0).to_string(),
+                ),
                 ("aof_rewrites".into(), total.aof_rewrites.to_string()),
                 (
                     "aof_last_bgrewrite_status".into(),
