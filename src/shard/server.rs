@@ -538,6 +538,8 @@ fn client_line<P: Platform>(shard: &Shard<P>, conn: ConnId, now_us: u64) -> Stri
 pub(super) fn client_list<P: Platform>(shard: &mut Shard<P>) -> String {
     let now_us = shard.clock.0;
     let mut ids: Vec<ConnId> = shard.conns.keys().copied().collect();
+    // The server's own command is not a client.
+    ids.retain(|id| Some(*id) != shard.internal);
     ids.sort_unstable();
     ids.into_iter()
         .map(|id| client_line(shard, id, now_us))
