@@ -62,6 +62,9 @@ enum Fault {
     /// Under `appendfsync always`, replies and messages go out before the
     /// fsync covering them (breaks P4).
     ReplyBeforeFsync,
+    /// Epochs follow the wall clock, which a step back freezes (breaks P4
+    /// under `everysec`).
+    WallClockEpochs,
     /// On a disk error, EXEC and multi-shard commands are refused part by
     /// part, not whole: the other parts apply (breaks P3).
     MisconfPerPart,
@@ -145,6 +148,10 @@ struct Cli {
     /// schedules; CI's sweep turns it on).
     #[arg(long)]
     rewrites: bool,
+    /// Every seed steps its wall clock back, often and by up to 3 s (by
+    /// default a seed draws whether its clock steps, ahead or back).
+    #[arg(long)]
+    clock_back: bool,
     /// Replay the seeds listed in this file (before any sweep).
     #[arg(long)]
     regressions: Option<PathBuf>,
@@ -185,6 +192,7 @@ fn fault_name(fault: Fault) -> &'static str {
         Fault::ReleaseEarly => "release-early",
         Fault::AbandonOnDisconnect => "abandon-on-disconnect",
         Fault::ReplyBeforeFsync => "reply-before-fsync",
+        Fault::WallClockEpochs => "wall-clock-epochs",
         Fault::MisconfPerPart => "misconf-per-part",
         Fault::RecoverPartialTxn => "recover-partial-txn",
         Fault::SkipTornTrim => "skip-torn-trim",
@@ -227,6 +235,10 @@ impl Cli {
                 reply_before_fsync: true,
                 ..Faults::default()
             },
+            Some(Fault::WallClockEpochs) => Faults {
+                wall_clock_epochs: true,
+                ..Faults::default()
+            },
             Some(Fault::MisconfPerPart) => Faults {
                 misconf_per_part: true,
                 ..Faults::default()
@@ -263,6 +275,7 @@ impl Cli {
                 Aof::No => AofMode::No,
             },
             rewrites: self.rewrites,
+            clock_back: self.clock_back,
         }
     }
 
@@ -294,6 +307,9 @@ impl Cli {
         }
         if config.rewrites {
             command.push_str(" --rewrites");
+        }
+        if config.clock_back {
+            command.push_str(" --clock-back");
         }
         command.push_str(" --trace");
         command

@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
 use corekv::commands::keys::{parse_scan_cursor, scan_cursor_shard};
-use corekv::commands::{Args, Ctx, Exec, MultiShard, Route, Table};
+use corekv::commands::{Args, CommandSpec, Ctx, Exec, MultiShard, Route, Table};
 use corekv::glob::glob_match;
 use corekv::keyspace::{Keyspace, Value};
 use corekv::resp::Reply;
@@ -56,6 +56,9 @@ pub struct Model {
     proto_max_bulk_len: usize,
     watches: BTreeMap<u64, WatchReg>,
     next_watch: u64,
+    /// Every expire time (Unix ms) a key has had after a replayed command:
+    /// a key may have been reclaimed since, on its shard or here.
+    expire_times_ms: BTreeSet<u64>,
 }
 
 /// A watched key as the model tracks it: registered on the model's own
@@ -88,6 +91,7 @@ impl Model {
             proto_max_bulk_len,
             watches: BTreeMap::new(),
             next_watch: 0,
+            expire_times_ms: BTreeSet::new(),
         }
     }
 
@@ -202,6 +206,24 @@ impl Model {
         }
     }
 
+    /// How far back (ms) the wall clock may be set from `now_ms` without
+    /// bringing back a key that expired: no key ever had an expire time in
+    /// between (one reclaimed since, by its shard or by the model, would
+    /// live again where it was not reclaimed — and on replay of the AOF,
+    /// which logs no expiry), and no WATCH is registered (its verdict
+    /// compares wall-clock instants). `None`: not at all.
+    pub fn clock_set_back_ms_max(&self, now_ms: u64) -> Option<u64> {
+        if !self.watches.is_empty() {
+            return None;
+        }
+        match self.expire_times_ms.range(..now_ms).next_back() {
+            // Still expired afterwards: the clock stays past `at` (a key
+            // expires once now > at), with a millisecond to spare.
+            Some(at) => now_ms.checked_sub(at + 2).filter(|ms| *ms > 0),
+            None => Some(u64::MAX),
+        }
+    }
+
     /// The shard owning `key`.
     pub fn shard_of_key(&self, key: &[u8]) -> usize {
         self.slots.shard_of_key(key)
@@ -250,6 +272,7 @@ impl Model {
         } else {
             self.run(handler, exec)
         };
+        self.note_expire_times(spec, exec, now_ms);
         let same = if UNORDERED.contains(&spec.name) {
             unordered(&replayed) == unordered(&exec.reply)
         } else {
@@ -266,6 +289,42 @@ impl Model {
                 exec.db,
                 show_reply(&replayed)
             ))
+        }
+    }
+
+    /// Notes the expire times `exec` may have set (for
+    /// [`Model::clock_set_back_ms_max`]): those its keys have now, and, for
+    /// a command that sets one, the instant it ran — an expire time already
+    /// past deletes the key at once, yet replaying the AOF keeps it until
+    /// that time, so the clock must not go back to it.
+    fn note_expire_times(&mut self, spec: &CommandSpec, exec: &Execution, now_ms: u64) {
+        const SETTERS: &[&str] = &[
+            "expire",
+            "pexpire",
+            "expireat",
+            "pexpireat",
+            "setex",
+            "psetex",
+            "getex",
+            "restore",
+        ];
+        let option = |arg: &Bytes| {
+            [&b"ex"[..], b"px", b"exat", b"pxat"]
+                .iter()
+                .any(|o| arg.eq_ignore_ascii_case(o))
+        };
+        let name = spec.name;
+        if SETTERS.contains(&name) || (name == "set" && exec.argv.iter().skip(3).any(option)) {
+            self.expire_times_ms.insert(now_ms);
+        }
+        for key in spec.keys_of(&exec.argv) {
+            // Every database: COPY ... DB and MOVE put the key in another.
+            for db in self.keyspace.dbs_mut() {
+                // now_ms 0: never expires anything.
+                if let Some(at) = db.get(key, 0).and_then(|entry| entry.expire_at_ms()) {
+                    self.expire_times_ms.insert(at);
+                }
+            }
         }
     }
 

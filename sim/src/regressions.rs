@@ -18,7 +18,7 @@ pub const HEADER: &str = "\
 # corekv-sim regression seeds: replayed by `corekv-sim --regressions <this file>`.
 # One seed per line, optionally with the settings it failed under:
 #   <seed> [shards=N] [clients=N] [ops=N] [gather=private|shared] [txn=off|heavy]
-#          [aof=off|always|everysec|no] [rewrites]   # what it found
+#          [aof=off|always|everysec|no] [rewrites] [clock-back]   # what it found
 # Sweeps run with --record-failures append failing seeds here. A seed's
 # workload depends on the server's command table, so note the commit.
 ";
@@ -62,6 +62,7 @@ pub fn parse(text: &str, base: &SimConfig) -> Result<Vec<Regression>, String> {
                 "aof" if value == "everysec" => config.aof = AofMode::EverySec,
                 "aof" if value == "no" => config.aof = AofMode::No,
                 "rewrites" if value.is_empty() => config.rewrites = true,
+                "clock-back" if value.is_empty() => config.clock_back = true,
                 _ => return Err(bad("unknown setting")),
             }
         }
@@ -94,8 +95,9 @@ pub fn line(seed: u64, config: &SimConfig, note: &str) -> String {
         AofMode::No => " aof=no",
     };
     let rewrites = if config.rewrites { " rewrites" } else { "" };
+    let clock_back = if config.clock_back { " clock-back" } else { "" };
     format!(
-        "{seed} shards={} clients={} ops={}{gather}{txn}{aof}{rewrites}   # {note}\n",
+        "{seed} shards={} clients={} ops={}{gather}{txn}{aof}{rewrites}{clock_back}   # {note}\n",
         config.shards, config.clients, config.ops
     )
 }

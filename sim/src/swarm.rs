@@ -60,7 +60,8 @@ pub struct Swarm {
     pub ttl_ms_max: u64,
     /// Wall-clock time at virtual time zero (Unix µs).
     pub unix_epoch_us: u64,
-    /// Chance, per timer event of shard 0, that the wall clock steps forward.
+    /// Chance, per timer event of shard 0, that the wall clock steps
+    /// (ahead, or back).
     pub clock_step_probability: f64,
     /// Largest wall-clock step (µs).
     pub clock_step_us_max: u64,

@@ -112,8 +112,9 @@ pub struct World {
     pub now_us: u64,
     /// Wall-clock time at virtual time zero.
     unix_epoch_us: u64,
-    /// How far the wall clock has stepped ahead of virtual time (µs).
-    pub clock_offset_us: u64,
+    /// How far the wall clock has been stepped from virtual time (µs;
+    /// negative: set back).
+    pub clock_offset_us: i64,
     heap: BinaryHeap<Scheduled>,
     next_sequence: u64,
     /// Scheduled events that are not timers: when none are left, the run is over.
@@ -168,7 +169,7 @@ impl World {
 
     /// Wall-clock now, Unix µs.
     pub fn unix_time_us(&self) -> u64 {
-        self.unix_epoch_us + self.clock_offset_us + self.now_us
+        (self.unix_epoch_us + self.now_us).saturating_add_signed(self.clock_offset_us)
     }
 
     /// Schedules `kind` to happen `delay_us` from now.

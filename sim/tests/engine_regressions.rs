@@ -140,3 +140,53 @@ fn a_key_stored_in_the_millisecond_its_ttl_ends_replays_as_it_ran() {
         "in memory, k was 2 with its TTL ending at T"
     );
 }
+
+/// Epochs must never go back in a log, also across a restart with the wall
+/// clock set back: recovery's cut is the smallest epoch every shard has
+/// durably reached, so a run appending epochs below those its increments
+/// already hold would make the next recovery cut the older records (found
+/// with the simulator's clock steps back: acknowledged `everysec` writes
+/// of the previous run lost). Recovery reports the largest epoch the
+/// increments hold, and the logs it opens start no lower — whether they
+/// append to the old files or start a new generation.
+#[test]
+fn a_wall_clock_set_back_across_a_restart_keeps_epochs_increasing() {
+    use corekv::persist::{self, disk::Disk, disk::MemDisk, Policy};
+    let t: u64 = 1_700_000_000_000;
+    let ahead_epoch = persist::wall_epoch(t + 60_000);
+    let mut disk = MemDisk::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    persist::open(&mut disk, Policy::EverySec, 2, 16, t, &mut rng)
+        .expect("a fresh directory opens");
+    let manifest = persist::read_manifest(&mut disk)
+        .expect("readable")
+        .expect("written by the first open");
+    // A run whose clock was a minute ahead, stopped cleanly: nothing after
+    // the cut, so the next start appends to these files.
+    for shard in &manifest.shards {
+        disk.append(&shard.incr, format!("#E:{ahead_epoch}\r\n").as_bytes())
+            .expect("in memory");
+    }
+    let reopened =
+        persist::open(&mut disk, Policy::EverySec, 2, 16, t, &mut rng).expect("recovers");
+    assert!(reopened.report.replayed_all(), "the files are appended to");
+    assert_eq!(reopened.report.max_epoch, ahead_epoch);
+    for log in &reopened.logs {
+        assert!(log.epoch_floor() >= ahead_epoch, "{}", log.epoch_floor());
+    }
+    // A torn tail: a new generation, whose logs start no lower either.
+    let manifest = persist::read_manifest(&mut disk)
+        .expect("readable")
+        .expect("still there");
+    disk.append(&manifest.shards[0].incr, b"*2\r\n$3\r\nDEL")
+        .expect("in memory");
+    let regenerated =
+        persist::open(&mut disk, Policy::EverySec, 2, 16, t, &mut rng).expect("recovers");
+    assert!(
+        !regenerated.report.replayed_all(),
+        "a new generation starts"
+    );
+    for log in &regenerated.logs {
+        assert!(log.epoch_floor() >= ahead_epoch, "{}", log.epoch_floor());
+    }
+}

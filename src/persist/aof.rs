@@ -38,6 +38,9 @@ pub struct ShardLog {
     /// Added to the connection part of every transaction tag, so tags of
     /// this run never repeat an earlier run's in the same file.
     tag_base: u64,
+    /// The largest epoch the data set's files already hold: this run's
+    /// epochs start there, so they never go back (see [`super`]).
+    epoch_floor: u64,
     /// Records not yet handed to the disk.
     buffer: Vec<u8>,
     /// Bytes handed to the disk but not yet fsynced; kept so a failed fsync
@@ -92,6 +95,7 @@ impl ShardLog {
             file,
             base: None,
             tag_base: 0,
+            epoch_floor: 0,
             buffer: Vec::new(),
             unsynced: Vec::new(),
             synced_len: len,
@@ -196,6 +200,19 @@ impl ShardLog {
     /// holds tags up to it from an earlier run).
     pub fn set_tag_base(&mut self, tag_base: u64) {
         self.tag_base = tag_base;
+    }
+
+    /// Notes that the data set's files hold epochs up to `epoch`, so the
+    /// shard writing this log starts no lower (a wall clock set back across
+    /// a restart must not make the recovery cut drop older records).
+    pub fn set_epoch_floor(&mut self, epoch: u64) {
+        self.epoch_floor = epoch;
+    }
+
+    /// The largest epoch the data set's files held when this log was
+    /// opened (0 for a new data set).
+    pub fn epoch_floor(&self) -> u64 {
+        self.epoch_floor
     }
 
     /// Notes the base file the increment follows.

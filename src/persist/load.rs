@@ -204,6 +204,9 @@ pub struct RecoveryReport {
     /// logs appended to after this recovery tag above it, so a new run's
     /// operation never meets an old run's commit record.
     pub max_txn_conn: u64,
+    /// The largest epoch any increment notes (`#E:`), cut or not: the next
+    /// run's epochs start there, so a log's epochs never go back.
+    pub max_epoch: u64,
     /// Each shard's increment length in bytes, as read.
     pub incr_lens: Vec<u64>,
 }
@@ -252,6 +255,7 @@ impl RecoveryReport {
         self.errors += shard.errors;
         self.expected_errors += shard.expected_errors;
         self.max_txn_conn = self.max_txn_conn.max(shard.max_txn_conn);
+        self.max_epoch = self.max_epoch.max(shard.max_epoch);
         self.incr_lens.extend(shard.incr_lens);
     }
 
@@ -487,7 +491,10 @@ fn prepare(
     let mut epoch = 0;
     for (_, item) in &incr.items {
         match item {
-            Item::Epoch(e) => epoch = *e,
+            Item::Epoch(e) => {
+                epoch = *e;
+                report.max_epoch = report.max_epoch.max(epoch);
+            }
             Item::Commit(tag) => {
                 report.max_txn_conn = report.max_txn_conn.max(tag.0);
                 commits.push((epoch, *tag));

@@ -26,11 +26,16 @@
 //!   (*durable before visible*). Every durable record's causes are then
 //!   durable too, so recovery replays every durable record.
 //! * **`everysec` / `no`**: replies go out before the fsync, so records
-//!   carry **epochs** (as Silo's recovery does): a shard's epoch is
-//!   `max(unix ms / EPOCH_MS, every epoch it has received)` and every
+//!   carry **epochs** (as Silo's recovery does): a shard's epoch advances
+//!   one per `EPOCH_MS` of its monotonic clock from a base taken at start
+//!   (the wall clock's `unix ms / EPOCH_MS`, but never below an epoch the
+//!   files already hold), and is raised to every epoch it receives; every
 //!   message between shards carries the sender's epoch, so an effect never
-//!   has a smaller epoch than its cause. Each log notes its epoch (`#E:`);
-//!   every shard notes it at least at each periodic fsync, even when idle.
+//!   has a smaller epoch than its cause. So a wall clock set back can
+//!   neither freeze epochs (the cut would stop advancing, cutting writes
+//!   acknowledged long before a crash) nor make a log's epochs go back.
+//!   Each log notes its epoch (`#E:`); every shard notes it at least at
+//!   each periodic fsync, even when idle.
 //!   Recovery replays only records of epochs below the smallest epoch
 //!   every shard has durably reached: a consistent cut. A write
 //!   acknowledged more than `EPOCH_MS` + `EVERYSEC_SYNC_MS` before the
@@ -415,6 +420,7 @@ fn open_on(
             let mut log = aof::ShardLog::new(policy, shard.incr.clone(), *len);
             log.set_base(shard.base.clone());
             log.set_tag_base(report.max_txn_conn + 1);
+            log.set_epoch_floor(report.max_epoch);
             logs.push(log);
         }
         return Ok(Opened {
@@ -426,7 +432,7 @@ fn open_on(
     let mut shards = Vec::with_capacity(shard_count);
     let mut logs = Vec::with_capacity(shard_count);
     for (index, keyspace) in keyspaces.iter().enumerate() {
-        let (log, files) = start_generation(
+        let (mut log, files) = start_generation(
             disk,
             index,
             shard_count,
@@ -437,6 +443,7 @@ fn open_on(
             wall_epoch(unix_ms),
         )
         .map_err(|e| format!("cannot write the AOF: {e}"))?;
+        log.set_epoch_floor(wall_epoch(unix_ms).max(report.max_epoch));
         logs.push(log);
         shards.push(files);
     }

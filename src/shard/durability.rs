@@ -58,9 +58,14 @@ pub(super) fn misconf(error: &str) -> String {
 
 impl<P: Platform> Shard<P> {
     /// Installs what persistence recovered: the shard's keyspace, and the
-    /// log its writes go to from now on (`None`: `appendonly no`).
+    /// log its writes go to from now on (`None`: `appendonly no`). The
+    /// shard's epochs start no lower than the log's files already hold.
     pub fn attach_persistence(&mut self, keyspace: Keyspace, log: Option<persist::aof::ShardLog>) {
         self.keyspace = keyspace;
+        if let Some(log) = &log {
+            self.epoch_base = self.epoch_base.max(log.epoch_floor());
+            self.epoch = self.epoch.max(self.epoch_base);
+        }
         self.log = log;
     }
 

@@ -107,6 +107,11 @@ pub struct Faults {
     /// write part on a failing shard is refused with `-MISCONF` while the
     /// other parts apply (breaks P3: half a transaction applied).
     pub misconf_per_part: bool,
+    /// Epochs follow the wall clock (`unix ms / EPOCH_MS`), as the engine
+    /// once did, not the monotonic one: a wall clock set back freezes them
+    /// and the recovery cut with them (breaks P4 under `everysec`: a write
+    /// acknowledged over a second before a crash is cut).
+    pub wall_clock_epochs: bool,
     /// Recovery replays the records of atomic operations that never
     /// committed (breaks P4: half a transaction survives a crash). Read
     /// by whoever calls `persist::open_with`, not by the shard.
@@ -158,8 +163,13 @@ pub struct Shard<P: Platform> {
     completions: std::collections::VecDeque<(Ticket, Response)>,
     /// The append-only log, with `appendonly yes` (see [`crate::persist`]).
     log: Option<persist::aof::ShardLog>,
-    /// This shard's epoch: `max(unix ms / EPOCH_MS, any epoch received)`.
+    /// This shard's epoch (see [`crate::persist`]): `epoch_base` plus one
+    /// per `EPOCH_MS` of monotonic time since `started_us`, raised to any
+    /// epoch received.
     epoch: u64,
+    /// The epoch at `started_us`: the wall clock's then, or the largest the
+    /// AOF already holds if that is more.
+    epoch_base: u64,
     /// Messages held until the log is durable (`appendfsync always`).
     outbox: Vec<(usize, Message)>,
     /// Connections whose output drained while writes could not run (under
@@ -229,8 +239,9 @@ impl<P: Platform> Shard<P> {
         let mut rng = ChaCha8Rng::seed_from_u64(platform.random_u64());
         let keyspace = Keyspace::new(config.databases, &mut rng);
         let started_us = platform.monotonic_us();
+        let unix_us = platform.unix_time_us();
         // As Redis: LASTSAVE reports the start until the first save.
-        let last_save_s = platform.unix_time_us() / 1_000_000;
+        let last_save_s = unix_us / 1_000_000;
         let run_id = (0..40)
             .map(|_| char::from(b"0123456789abcdef"[rng.gen_range(0..16)]))
             .collect();
@@ -259,6 +270,7 @@ impl<P: Platform> Shard<P> {
             completions: std::collections::VecDeque::new(),
             log: None,
             epoch: 0,
+            epoch_base: persist::wall_epoch(unix_us / 1000),
             outbox: Vec::new(),
             deferred: Vec::new(),
             in_scratch: false,
@@ -434,10 +446,18 @@ impl<P: Platform> Shard<P> {
         self.process_completions();
     }
 
-    /// Reads the platform's clocks once for the event being handled.
+    /// Reads the platform's clocks once for the event being handled, and
+    /// advances the epoch with the monotonic one: a wall clock set back
+    /// must not hold epochs (and so the recovery cut) back.
     fn tick_clock(&mut self) {
         self.clock = (self.platform.monotonic_us(), self.platform.unix_time_us());
-        self.epoch = self.epoch.max(persist::wall_epoch(self.clock.1 / 1000));
+        let own = if self.faults.wall_clock_epochs {
+            persist::wall_epoch(self.clock.1 / 1000)
+        } else {
+            let elapsed_us = self.clock.0.saturating_sub(self.started_us);
+            self.epoch_base + elapsed_us / (persist::EPOCH_MS * 1000)
+        };
+        self.epoch = self.epoch.max(own);
     }
 
     /// Applies answers to this shard's own parts that became ready while

@@ -57,6 +57,14 @@ const EVENTS_PER_COMMAND_MAX: u64 = 2_000;
 const BACKGROUND_SLICE_KEYS: usize = 3;
 /// Simulated time one slice of a background job takes (µs).
 const BACKGROUND_SLICE_US: u64 = 40;
+/// Chance that a wall-clock step goes back rather than ahead.
+const CLOCK_STEP_BACK_PROBABILITY: f64 = 0.5;
+/// With `SimConfig::clock_back`: the chance, per timer event of shard 0,
+/// that the wall clock steps back.
+const CLOCK_BACK_PROBABILITY: f64 = 0.3;
+/// With `SimConfig::clock_back`: the longest step back (µs), over the one
+/// second `everysec` promises.
+pub const CLOCK_BACK_STEP_US_MAX: u64 = 3_000_000;
 
 /// What a run simulates (everything else is drawn from the seed).
 #[derive(Clone, Debug, PartialEq)]
@@ -79,6 +87,10 @@ pub struct SimConfig {
     /// Off by default so recorded seeds keep their schedules (the CLI's
     /// `--rewrites`; CI's sweep turns it on).
     pub rewrites: bool,
+    /// Every seed steps its wall clock back, often and by up to
+    /// [`CLOCK_BACK_STEP_US_MAX`] (by default a seed draws whether its
+    /// clock steps, how often and how far, ahead or back).
+    pub clock_back: bool,
 }
 
 /// Whether the simulated server persists, and under which fsync policy
@@ -157,6 +169,7 @@ impl Default for SimConfig {
             txn: TxnMode::Swarm,
             aof: AofMode::Swarm,
             rewrites: false,
+            clock_back: false,
         }
     }
 }
@@ -192,6 +205,8 @@ pub struct Stats {
     pub disk_faults: u64,
     /// EXECs and multi-shard writes refused whole for a disk error.
     pub refused_whole: u64,
+    /// Times the wall clock was set back.
+    pub clock_steps_back: u64,
 }
 
 /// One seed's simulation.
@@ -228,6 +243,8 @@ pub struct Sim {
     /// When persisting: the stream deciding BGREWRITEAOFs, and their rate
     /// per command.
     rewrites: Option<(ChaCha8Rng, f64)>,
+    /// `SimConfig::clock_back`.
+    clock_back: bool,
 }
 
 impl Sim {
@@ -322,6 +339,7 @@ impl Sim {
                     (probability > 0.0).then_some((rng, probability))
                 }),
             persistence,
+            clock_back: config.clock_back,
         }
     }
 
@@ -453,17 +471,47 @@ impl Sim {
             return; // re-armed since: a stale event
         }
         self.timer_at_us[shard] = u64::MAX;
-        if shard == 0
-            && self.swarm.clock_step_probability > 0.0
-            && self.clock.gen_bool(self.swarm.clock_step_probability)
-        {
-            let step_us = self.clock.gen_range(1..=self.swarm.clock_step_us_max);
-            self.world.borrow_mut().clock_offset_us += step_us;
-            self.line(|| format!("clock   wall clock steps {step_us}µs ahead"));
+        let step_probability = if self.clock_back {
+            CLOCK_BACK_PROBABILITY
+        } else {
+            self.swarm.clock_step_probability
+        };
+        if shard == 0 && step_probability > 0.0 && self.clock.gen_bool(step_probability) {
+            self.step_wall_clock();
         }
         self.line(|| format!("timer   shard {shard}"));
         self.shards[shard].handle_timer();
         self.after_step(shard);
+    }
+
+    /// Steps the wall clock ahead, or back (as NTP or an operator may):
+    /// back only as far as the serial model stays exact, since a key that
+    /// expired and was reclaimed by a shard would otherwise live again in
+    /// the model alone (see `Model::clock_set_back_ms_max`).
+    fn step_wall_clock(&mut self) {
+        let (step_us_max, back_probability) = if self.clock_back {
+            (CLOCK_BACK_STEP_US_MAX, 1.0)
+        } else {
+            (self.swarm.clock_step_us_max, CLOCK_STEP_BACK_PROBABILITY)
+        };
+        let step_us = self.clock.gen_range(1..=step_us_max);
+        if !self.clock.gen_bool(back_probability) {
+            self.world.borrow_mut().clock_offset_us += step_us as i64;
+            self.line(|| format!("clock   wall clock steps {step_us}µs ahead"));
+            return;
+        }
+        let now_ms = self.world.borrow().unix_time_us() / 1000;
+        let back_ms_max = match self.model.clock_set_back_ms_max(now_ms) {
+            Some(_) if self.units_in_progress() => None,
+            other => other,
+        };
+        let Some(back_us) = back_ms_max.map(|ms| step_us.min(ms.saturating_mul(1000))) else {
+            self.line(|| "clock   wall clock stays (a step back would revive keys)".to_string());
+            return;
+        };
+        self.world.borrow_mut().clock_offset_us -= back_us as i64;
+        self.stats.clock_steps_back += 1;
+        self.line(|| format!("clock   wall clock steps {back_us}µs back"));
     }
 
     fn rearm_timer(&mut self, shard: usize) {

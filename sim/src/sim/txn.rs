@@ -627,6 +627,12 @@ impl Sim {
         }
     }
 
+    /// True while some atomic unit has executions the serial model has not
+    /// replayed yet.
+    pub(super) fn units_in_progress(&self) -> bool {
+        self.units.values().any(|u| !u.executions.is_empty())
+    }
+
     /// At a clean end, every unit has completed — also those of dropped
     /// connections: a unit begun is finished, all or nothing.
     pub(super) fn units_complete(&self) -> Result<(), String> {
