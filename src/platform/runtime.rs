@@ -279,7 +279,8 @@ impl crate::persist::shard_jobs::ShardJobs for ThreadPerShard {
         // Each job waits in its slot until its thread takes it: a thread
         // that cannot start (out of resources) is no reason to refuse to
         // start, its job then runs here once the others are done.
-        let slots: Vec<Mutex<Option<_>>> = jobs.into_iter().map(|j| Mutex::new(Some(j))).collect();
+        let slots: Vec<Mutex<Option<_>>> =
+            jobs.into_iter().map(|job| Mutex::new(Some(job))).collect();
         std::thread::scope(|scope| {
             for (index, slot) in slots.iter().enumerate() {
                 let thread = std::thread::Builder::new().name(format!("corekv-load-{index}"));
@@ -290,7 +291,7 @@ impl crate::persist::shard_jobs::ShardJobs for ThreadPerShard {
                     }
                 });
                 if let Err(error) = spawned {
-                    tracing::warn!(%error, shard = index, "cannot start a loading thread; loading that shard later");
+                    tracing::warn!(%error, shard = index, "cannot start a loading thread: loading later");
                 }
             }
         });
