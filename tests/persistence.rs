@@ -1237,9 +1237,9 @@ fn a_save_rule_starts_a_bgsave_by_itself() {
 }
 
 /// BGREWRITEAOF while a BGSAVE runs is scheduled, as Redis does, and runs
-/// once the BGSAVE ends.
+/// once the BGSAVE ends; so is BGSAVE SCHEDULE during a rewrite.
 #[test]
-fn bgrewriteaof_during_bgsave_is_scheduled_and_runs() {
+fn a_job_during_another_is_scheduled_and_runs() {
     let dir = TempDir::new("scheduled");
     let tags = pair_tags();
     let server = start(&dir, "everysec");
@@ -1265,6 +1265,24 @@ fn bgrewriteaof_during_bgsave_is_scheduled_and_runs() {
         raw.info_field("persistence", "rdb_last_bgsave_status"),
         "ok"
     );
+
+    // And the other way round: BGSAVE SCHEDULE during a rewrite.
+    let saves = raw.info_field("persistence", "rdb_saves");
+    assert_eq!(
+        raw.call_words("BGREWRITEAOF"),
+        simple("Background append only file rewriting started")
+    );
+    assert_eq!(raw.call_words("BGSAVE NOW"), error("ERR syntax error"));
+    let reply = raw.call_words("BGSAVE SCHEDULE");
+    assert!(
+        reply == simple("Background saving scheduled")
+            || reply == simple("Background saving started"),
+        "{reply:?}"
+    );
+    poll_until("the scheduled save runs", || {
+        raw.info_field("persistence", "rdb_saves") != saves
+            && raw.info_field("persistence", "rdb_bgsave_in_progress") == "0"
+    });
     shutdown(server);
     let server = start(&dir, "everysec");
     assert_eq!(history_point(&read_pairs(&server, &tags)), (0, PAIRS));

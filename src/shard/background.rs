@@ -258,7 +258,7 @@ impl<P: Platform> Shard<P> {
     /// Automatic jobs, from the cron: reports this shard's changes since
     /// its last save to shard 0, which starts a BGSAVE when a `save` rule
     /// holds (Redis's `serverCron`); starts a BGREWRITEAOF that waited for
-    /// a BGSAVE to end.
+    /// a BGSAVE to end, or a BGSAVE SCHEDULE that waited for a rewrite.
     pub(super) fn persistence_cron(&mut self) {
         let dirty = self.keyspace.changes().saturating_sub(self.changes_at_save);
         if self.dirty_reported != Some(dirty) {
@@ -275,6 +275,9 @@ impl<P: Platform> Shard<P> {
         if self.rewrite_scheduled {
             self.rewrite_scheduled = false;
             self.run_internal(&["BGREWRITEAOF"]);
+        } else if self.save_scheduled {
+            self.save_scheduled = false;
+            self.run_internal(&["BGSAVE", "SCHEDULE"]);
         } else if self.index == 0 && self.save_due() {
             self.last_bgsave_try_s = self.clock.1 / 1_000_000;
             tracing::info!("save rule met: background saving");
@@ -309,6 +312,7 @@ impl<P: Platform> Shard<P> {
         self.counters.total_connections_received -= 1;
         self.internal = Some(id);
         self.internal_rewrite = argv == ["BGREWRITEAOF"];
+        self.internal_save = argv == ["BGSAVE", "SCHEDULE"];
         let argv: Vec<bytes::Bytes> = argv
             .iter()
             .map(|a| bytes::Bytes::from_static(a.as_bytes()))
@@ -334,9 +338,12 @@ impl<P: Platform> Shard<P> {
                 .to_string();
             if reply.starts_with('-') {
                 tracing::warn!(%reply, "a background job could not start");
-                // A shard had not yet heard that the BGSAVE ended: retry.
+                // A shard had not yet heard that the other job ended: retry.
                 if self.internal_rewrite && reply.contains("Background save already in progress") {
                     self.rewrite_scheduled = true;
+                }
+                if self.internal_save && reply.contains("rewriting already in progress") {
+                    self.save_scheduled = true;
                 }
             }
             connection.output.clear();

@@ -215,11 +215,15 @@ pub struct Shard<P: Platform> {
     last_bgsave_try_s: u64,
     /// A BGREWRITEAOF waits for the running BGSAVE to end.
     rewrite_scheduled: bool,
+    /// A BGSAVE SCHEDULE waits for the running BGREWRITEAOF to end.
+    save_scheduled: bool,
     /// The connection running a command the server issued itself (a
     /// BGSAVE of the `save` rules, a scheduled BGREWRITEAOF).
     internal: Option<ConnId>,
     /// The internal command is a BGREWRITEAOF.
     internal_rewrite: bool,
+    /// The internal command is a scheduled BGSAVE.
+    internal_save: bool,
     /// Unix seconds of this shard's last successful snapshot (LASTSAVE).
     pub(crate) last_save_s: u64,
     /// Snapshots this shard wrote (INFO `rdb_saves`).
@@ -289,8 +293,10 @@ impl<P: Platform> Shard<P> {
             dirty_seen: vec![0; shard_count],
             last_bgsave_try_s: 0,
             rewrite_scheduled: false,
+            save_scheduled: false,
             internal: None,
             internal_rewrite: false,
+            internal_save: false,
             last_save_s,
             saves: 0,
         }

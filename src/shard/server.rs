@@ -79,7 +79,7 @@ pub(super) fn run<P: Platform>(
             );
             return;
         }
-        ServerCommand::BgSave => match bgsave(shard, conn) {
+        ServerCommand::BgSave => match bgsave(shard, conn, &argv) {
             Some(reply) => reply,
             None => return,
         },
@@ -209,9 +209,20 @@ fn busy_reply(running: JobId, wanted_save: bool) -> Reply {
 /// [`ServerCommand::locks_every_shard`]), so every shard's snapshot shows
 /// one serial point; each shard then writes it a slice at a time (see
 /// [`super::background`]).
-fn bgsave<P: Platform>(shard: &mut Shard<P>, conn: ConnId) -> Option<Reply> {
-    if let Some(running) = shard.job_kind() {
-        return Some(busy_reply(running, true));
+fn bgsave<P: Platform>(shard: &mut Shard<P>, conn: ConnId, argv: &[Bytes]) -> Option<Reply> {
+    let schedule = match argv.get(1) {
+        None => false,
+        Some(word) if argv.len() == 2 && word.eq_ignore_ascii_case(b"SCHEDULE") => true,
+        Some(_) => return Some(Reply::error("ERR syntax error")),
+    };
+    match shard.job_kind() {
+        // BGSAVE SCHEDULE: it starts once the rewrite ends.
+        Some(JobId::AofRewrite { .. }) if schedule => {
+            shard.save_scheduled = true;
+            return Some(Reply::simple("Background saving scheduled"));
+        }
+        Some(running) => return Some(busy_reply(running, true)),
+        None => {}
     }
     let created_ms = match snapshot_time(shard) {
         Ok(created_ms) => created_ms,

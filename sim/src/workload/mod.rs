@@ -416,18 +416,21 @@ pub fn quit() -> Generated {
 /// families sum to about 1000).
 pub static FAMILIES: &[&[Generator]] = &[strings::GENERATORS, collections::GENERATORS];
 
-/// `BGREWRITEAOF` (or, one time in three, `BGSAVE`, which competes with
-/// it for the shards' one background job): every shard's state written at
+/// `BGREWRITEAOF` (or, one time in three, `BGSAVE`, half of those `BGSAVE
+/// SCHEDULE`, which compete with it for the shards' one background job):
+/// every shard's state written at
 /// one serial point while the shards keep serving (sent only by persisting
 /// seeds, at a rate of their own).
 pub fn background_job(rng: &mut impl Rng) -> Generated {
-    let name: &'static [u8] = if rng.gen_ratio(1, 3) {
-        b"BGSAVE"
+    let argv: &[&'static [u8]] = if !rng.gen_ratio(1, 3) {
+        &[b"BGREWRITEAOF"]
+    } else if rng.gen_bool(0.5) {
+        &[b"BGSAVE", b"SCHEDULE"]
     } else {
-        b"BGREWRITEAOF"
+        &[b"BGSAVE"]
     };
     Generated {
-        argv: vec![Bytes::from_static(name)],
+        argv: argv.iter().map(|word| Bytes::from_static(word)).collect(),
         expect: Expect::Any,
         effect: Effect::None,
     }
