@@ -45,6 +45,12 @@ pub struct Config {
     pub appendonly: bool,
     /// `appendfsync`: when the AOF is fsynced. Set at start only.
     pub appendfsync: crate::persist::Policy,
+    /// `auto-aof-rewrite-percentage`: a BGREWRITEAOF starts by itself once
+    /// the AOF grew by this much (percent) over its size after the last
+    /// rewrite (or at start); 0 disables it.
+    pub auto_aof_rewrite_percentage: u64,
+    /// `auto-aof-rewrite-min-size` (bytes): no automatic rewrite below it.
+    pub auto_aof_rewrite_min_size: u64,
     /// `appenddirname`: the AOF directory, inside `dir`.
     pub appenddirname: String,
     /// The config file the server was started with, if any.
@@ -69,6 +75,8 @@ impl Default for Config {
             appendonly: false,
             appendfsync: crate::persist::Policy::EverySec,
             appenddirname: "appendonlydir".to_string(),
+            auto_aof_rewrite_percentage: 100,
+            auto_aof_rewrite_min_size: 64 * 1024 * 1024,
             config_file: None,
         }
     }
@@ -139,6 +147,8 @@ const PARAMETERS: &[(&str, Mutability)] = &[
     ("maxmemory", Mutability::Immutable),
     ("maxmemory-policy", Mutability::Immutable),
     ("appendfsync", Mutability::Immutable),
+    ("auto-aof-rewrite-percentage", Mutability::Mutable),
+    ("auto-aof-rewrite-min-size", Mutability::Mutable),
     ("io-threads", Mutability::Immutable),
     ("cluster-enabled", Mutability::Immutable),
 ];
@@ -169,6 +179,8 @@ impl Config {
             "maxmemory-policy" => "noeviction".to_string(),
             "appendfsync" => self.appendfsync.to_string(),
             "appenddirname" => self.appenddirname.clone(),
+            "auto-aof-rewrite-percentage" => self.auto_aof_rewrite_percentage.to_string(),
+            "auto-aof-rewrite-min-size" => self.auto_aof_rewrite_min_size.to_string(),
             "io-threads" => "1".to_string(),
             "cluster-enabled" => "no".to_string(),
             _ => return None,
@@ -238,6 +250,14 @@ impl Config {
             "appendfsync" => {
                 self.appendfsync = crate::persist::Policy::parse(value)
                     .ok_or_else(|| invalid("argument(s) must be one of the following: always, everysec, no"))?;
+            }
+            "auto-aof-rewrite-percentage" => {
+                self.auto_aof_rewrite_percentage =
+                    parse_in_range(value, 0, i32::MAX as usize).map_err(|r| invalid(&r))? as u64;
+            }
+            "auto-aof-rewrite-min-size" => {
+                self.auto_aof_rewrite_min_size =
+                    parse_memory(value).ok_or_else(|| invalid("argument must be a memory value"))? as u64;
             }
             "appenddirname" => {
                 if value.is_empty() || value.contains('/') || value == "." || value == ".." {

@@ -1287,3 +1287,50 @@ fn a_job_during_another_is_scheduled_and_runs() {
     let server = start(&dir, "everysec");
     assert_eq!(history_point(&read_pairs(&server, &tags)), (0, PAIRS));
 }
+
+/// `auto-aof-rewrite-percentage` / `-min-size`: once the AOF outgrows both,
+/// the server rewrites it by itself, and the sizes INFO reports follow.
+#[test]
+fn the_aof_is_rewritten_by_itself_once_it_grows() {
+    let dir = TempDir::new("auto-rewrite");
+    let server = start(&dir, "everysec");
+    let mut raw = server.raw();
+    assert_eq!(
+        raw.call_words("CONFIG SET auto-aof-rewrite-min-size 1mb"),
+        ok()
+    );
+    assert_eq!(
+        raw.call_words("CONFIG GET auto-aof-rewrite-percentage"),
+        array(vec![bulk("auto-aof-rewrite-percentage"), bulk("100")])
+    );
+    let before = manifest(&dir).generation;
+    // The same 1 000 keys, overwritten: the AOF grows, the data does not.
+    let mut client = server.client();
+    let value = "x".repeat(100);
+    for _ in 0..20 {
+        let mut pipe = redis::pipe();
+        for i in 0..1000 {
+            pipe.cmd("SET").arg(format!("grow{i}")).arg(&value).ignore();
+        }
+        let () = pipe.query(&mut client).expect("SETs");
+    }
+    poll_until("an automatic rewrite", || {
+        manifest(&dir).generation > before
+            && raw.info_field("persistence", "aof_rewrite_in_progress") == "0"
+    });
+    let current: u64 = raw
+        .info_field("persistence", "aof_current_size")
+        .parse()
+        .expect("a size");
+    assert!(
+        current < 1024 * 1024,
+        "after the rewrite the AOF holds about the data: {current} bytes"
+    );
+    shutdown(server);
+    let server = start(&dir, "everysec");
+    assert_eq!(
+        server.raw().call_words("DBSIZE"),
+        int(1000),
+        "every key survives the rewrite"
+    );
+}

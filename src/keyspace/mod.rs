@@ -186,6 +186,9 @@ struct WatchedKey {
 /// One logical database (`SELECT n`).
 #[derive(Debug)]
 pub struct Db {
+    /// Every method that changes it calls [`Db::before_change`] first (a
+    /// snapshot in progress captures the old entry; see [`snapshot`]) and
+    /// [`Db::touch`] (WATCH), or hands a removed entry to the snapshot.
     dict: Dict<Bytes, Entry>,
     /// Versions of watched keys only (WATCH); see [`Db::watch`].
     watched: std::collections::HashMap<Bytes, WatchedKey, ahash::RandomState>,

@@ -35,6 +35,8 @@ pub struct ShardLog {
     file: String,
     /// The base the increment follows, as the manifest names it.
     base: Option<String>,
+    /// The base's length in bytes (0 without one).
+    base_len: u64,
     /// Added to the connection part of every transaction tag, so tags of
     /// this run never repeat an earlier run's in the same file.
     tag_base: u64,
@@ -94,6 +96,7 @@ impl ShardLog {
             policy,
             file,
             base: None,
+            base_len: 0,
             tag_base: 0,
             epoch_floor: 0,
             buffer: Vec::new(),
@@ -218,6 +221,17 @@ impl ShardLog {
     /// Notes the base file the increment follows.
     pub fn set_base(&mut self, base: Option<String>) {
         self.base = base;
+    }
+
+    /// Notes the base file's length in bytes.
+    pub fn set_base_len(&mut self, len: u64) {
+        self.base_len = len;
+    }
+
+    /// Bytes of the base and the increment together (Redis's
+    /// `aof_current_size` counts every file of the AOF).
+    pub fn total_size(&self) -> u64 {
+        self.base_len + self.stats.current_size
     }
 
     /// The last disk error, while it lasts: writes are refused meanwhile.

@@ -209,6 +209,8 @@ pub struct RecoveryReport {
     pub max_epoch: u64,
     /// Each shard's increment length in bytes, as read.
     pub incr_lens: Vec<u64>,
+    /// Each shard's base length in bytes (0 without a base).
+    pub base_lens: Vec<u64>,
 }
 
 /// How recovery treats what a correct recovery must not replay. Both off
@@ -257,6 +259,7 @@ impl RecoveryReport {
         self.max_txn_conn = self.max_txn_conn.max(shard.max_txn_conn);
         self.max_epoch = self.max_epoch.max(shard.max_epoch);
         self.incr_lens.extend(shard.incr_lens);
+        self.base_lens.extend(shard.base_lens);
     }
 
     /// True when recovery replayed every record of the files: nothing torn,
@@ -461,6 +464,11 @@ fn prepare(
         mut rng,
     } = read;
     let mut report = RecoveryReport::default();
+    report.base_lens.push(match &base {
+        Some((_, BaseBytes::Snapshot(bytes))) => bytes.len() as u64,
+        Some((_, BaseBytes::Log(bytes))) => bytes.len() as u64,
+        None => 0,
+    });
     let (snapshot, base_log) = match base {
         Some((name, BaseBytes::Snapshot(bytes))) => (Some((name, bytes)), None),
         Some((name, BaseBytes::Log(bytes))) => {

@@ -416,9 +416,15 @@ fn open_on(
         // A clean data set (nothing trimmed, cut or left uncommitted) under
         // the same policy: keep appending to its files; no new base needed.
         let mut logs = Vec::with_capacity(shard_count);
-        for (shard, len) in manifest.shards.iter().zip(&report.incr_lens) {
+        for ((shard, len), base_len) in manifest
+            .shards
+            .iter()
+            .zip(&report.incr_lens)
+            .zip(&report.base_lens)
+        {
             let mut log = aof::ShardLog::new(policy, shard.incr.clone(), *len);
             log.set_base(shard.base.clone());
+            log.set_base_len(*base_len);
             log.set_tag_base(report.max_txn_conn + 1);
             log.set_epoch_floor(report.max_epoch);
             logs.push(log);
@@ -665,17 +671,24 @@ pub fn start_generation(
     // The base is a snapshot (as Redis's AOF base is an RDB preamble):
     // written in chunks, so memory stays bounded by one entry plus a chunk.
     let mut writer = snapshot::SnapshotWriter::new(index, shard_count, unix_ms);
+    let mut writer_len = 0u64;
     for (db, database) in keyspace.dbs().iter().enumerate() {
         for (key, entry) in database.iter(unix_ms) {
             writer.entry(db, key, entry);
             if writer.buffered_bytes() >= BASE_CHUNK_BYTES {
-                disk.append(&base, &writer.take_chunk())?;
+                let chunk = writer.take_chunk();
+                writer_len += chunk.len() as u64;
+                disk.append(&base, &chunk)?;
             }
         }
     }
-    disk.append(&base, &writer.finish())?;
+    let last = writer.finish();
+    let base_len = writer_len + last.len() as u64;
+    disk.append(&base, &last)?;
     disk.sync(&base)?;
-    create_increment(disk, index, generation, policy, epoch)
+    let (mut log, files) = create_increment(disk, index, generation, policy, epoch)?;
+    log.set_base_len(base_len);
+    Ok((log, files))
 }
 
 /// Creates generation `generation`'s empty increment for shard `index`,

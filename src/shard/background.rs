@@ -54,6 +54,8 @@ pub(crate) struct Job {
     files: JobFiles,
     /// Until the part is written: the file's writer.
     writer: Option<SnapshotWriter>,
+    /// Bytes written to the file so far.
+    written: u64,
 }
 
 /// The coordinator's view of a job: parts still to report.
@@ -158,6 +160,7 @@ impl<P: Platform> Shard<P> {
             coordinator,
             file,
             files: files.clone(),
+            written: 0,
             writer: Some(SnapshotWriter::new(self.index, shard_count, now_ms)),
         });
         Ok(files)
@@ -221,6 +224,7 @@ impl<P: Platform> Shard<P> {
         };
         let disk = disk.ok_or_else(|| "no disk".to_string())?;
         disk.append(&job.file, &bytes).map_err(|e| e.to_string())?;
+        job.written += bytes.len() as u64;
         if !done {
             return Ok(());
         }
@@ -247,9 +251,14 @@ impl<P: Platform> Shard<P> {
         match notice {
             Notice::PartWritten { job, shard, result } => self.part_written(job, shard, result),
             Notice::Finished { job, ok } => self.job_finished(job, ok),
-            Notice::Dirty { shard, changes } => {
-                if let Some(seen) = self.dirty_seen.get_mut(shard) {
-                    *seen = changes;
+            Notice::Counters {
+                shard,
+                changes,
+                aof_size,
+                aof_base_size,
+            } => {
+                if let Some(seen) = self.counters_seen.get_mut(shard) {
+                    *seen = (changes, aof_size, aof_base_size);
                 }
             }
         }
@@ -260,12 +269,20 @@ impl<P: Platform> Shard<P> {
     /// holds (Redis's `serverCron`); starts a BGREWRITEAOF that waited for
     /// a BGSAVE to end, or a BGSAVE SCHEDULE that waited for a rewrite.
     pub(super) fn persistence_cron(&mut self) {
-        let dirty = self.keyspace.changes().saturating_sub(self.changes_at_save);
-        if self.dirty_reported != Some(dirty) {
-            self.dirty_reported = Some(dirty);
-            let notice = Notice::Dirty {
+        let counters = (
+            self.keyspace.changes().saturating_sub(self.changes_at_save),
+            self.log
+                .as_ref()
+                .map_or(0, persist::aof::ShardLog::total_size),
+            self.aof_base_size,
+        );
+        if self.counters_reported != Some(counters) {
+            self.counters_reported = Some(counters);
+            let notice = Notice::Counters {
                 shard: self.index,
-                changes: dirty,
+                changes: counters.0,
+                aof_size: counters.1,
+                aof_base_size: counters.2,
             };
             self.notify(0, notice);
         }
@@ -282,6 +299,10 @@ impl<P: Platform> Shard<P> {
             self.last_bgsave_try_s = self.clock.1 / 1_000_000;
             tracing::info!("save rule met: background saving");
             self.run_internal(&["BGSAVE"]);
+        } else if self.index == 0 && self.rewrite_due() {
+            self.last_rewrite_try_s = self.clock.1 / 1_000_000;
+            tracing::info!("the AOF grew past auto-aof-rewrite-*: rewriting it");
+            self.run_internal(&["BGREWRITEAOF"]);
         }
     }
 
@@ -297,11 +318,31 @@ impl<P: Platform> Shard<P> {
         if !self.last_bgsave_ok && now_s < self.last_bgsave_try_s + RETRY_DELAY_S {
             return false;
         }
-        let dirty: u64 = self.dirty_seen.iter().sum();
+        let dirty: u64 = self.counters_seen.iter().map(|c| c.0).sum();
         let since_s = now_s.saturating_sub(self.last_save_s);
         rules
             .iter()
             .any(|&(seconds, changes)| dirty >= changes && since_s > seconds)
+    }
+
+    /// True when the AOF (every shard's files together) is over
+    /// `auto-aof-rewrite-min-size` and grew by `auto-aof-rewrite-percentage`
+    /// over its size after the last rewrite (Redis's `serverCron`); not
+    /// within 5 s of a failed attempt.
+    fn rewrite_due(&self) -> bool {
+        const RETRY_DELAY_S: u64 = 5;
+        let percentage = self.config.auto_aof_rewrite_percentage;
+        if self.log.is_none() || percentage == 0 {
+            return false;
+        }
+        let now_s = self.clock.1 / 1_000_000;
+        if !self.last_bgrewrite_ok && now_s < self.last_rewrite_try_s + RETRY_DELAY_S {
+            return false;
+        }
+        let size: u64 = self.counters_seen.iter().map(|c| c.1).sum();
+        let base: u64 = self.counters_seen.iter().map(|c| c.2).sum::<u64>().max(1);
+        let growth = (u128::from(size) * 100 / u128::from(base)).saturating_sub(100);
+        size > self.config.auto_aof_rewrite_min_size && growth >= u128::from(percentage)
     }
 
     /// Runs `argv` as a command of the server's own (a connection without
@@ -462,7 +503,10 @@ impl<P: Platform> Shard<P> {
                     return;
                 };
                 let garbage = if ok {
-                    match log.switch_to_mirror() {
+                    let old = log.switch_to_mirror();
+                    log.set_base_len(job.written);
+                    self.aof_base_size = log.total_size();
+                    match old {
                         Some((incr, base)) => [Some(incr), base],
                         None => [None, None],
                     }

@@ -62,6 +62,7 @@ impl<P: Platform> Shard<P> {
     /// shard's epochs start no lower than the log's files already hold.
     pub fn attach_persistence(&mut self, keyspace: Keyspace, log: Option<persist::aof::ShardLog>) {
         self.keyspace = keyspace;
+        self.aof_base_size = log.as_ref().map_or(0, persist::aof::ShardLog::total_size);
         if let Some(log) = &log {
             self.epoch_base = self.epoch_base.max(log.epoch_floor());
             self.epoch = self.epoch.max(self.epoch_base);

@@ -221,13 +221,17 @@ pub enum Notice {
         /// The files written, or why the part failed.
         result: Result<JobFiles, String>,
     },
-    /// To shard 0, which applies the `save` rules: shard `shard` has seen
-    /// `changes` changes since its last save.
-    Dirty {
+    /// To shard 0, which starts the automatic jobs (`save` rules,
+    /// `auto-aof-rewrite-*`): shard `shard`'s counters.
+    Counters {
         /// The reporting shard.
         shard: usize,
         /// Changes since the last successful save.
         changes: u64,
+        /// Bytes of the shard's AOF files (base and increment).
+        aof_size: u64,
+        /// Bytes they had after the last rewrite, or at start.
+        aof_base_size: u64,
     },
     /// From the coordinator: the job is over; `ok` when its manifest now
     /// names the new files (each shard then uses them and removes what
@@ -267,6 +271,8 @@ pub struct ShardStats {
     pub used_memory: u64,
     /// Bytes in the shard's current AOF increment.
     pub aof_current_size: u64,
+    /// Bytes the AOF files had after the last rewrite, or at start.
+    pub aof_base_size: u64,
     /// Bytes buffered for the AOF, not yet written.
     pub aof_buffer_length: u64,
     /// Shards whose last AOF write or fsync failed.
@@ -308,6 +314,7 @@ impl ShardStats {
         self.expired_keys += other.expired_keys;
         self.used_memory += other.used_memory;
         self.aof_current_size += other.aof_current_size;
+        self.aof_base_size += other.aof_base_size;
         self.aof_buffer_length += other.aof_buffer_length;
         self.aof_write_errors += other.aof_write_errors;
         self.aof_rewrites += other.aof_rewrites;

@@ -207,10 +207,16 @@ pub struct Shard<P: Platform> {
     /// [`Keyspace::changes`] when this shard's part of the running BGSAVE
     /// started.
     changes_at_job_start: u64,
-    /// The count of changes last reported to shard 0.
-    dirty_reported: Option<u64>,
-    /// Shard 0: every shard's changes since its last save.
-    dirty_seen: Vec<u64>,
+    /// Bytes of the AOF files after the last rewrite, or at start
+    /// (`aof_base_size`).
+    aof_base_size: u64,
+    /// The counters last reported to shard 0 (changes since the last
+    /// save, AOF size, AOF base size).
+    counters_reported: Option<(u64, u64, u64)>,
+    /// Shard 0: every shard's last reported counters.
+    counters_seen: Vec<(u64, u64, u64)>,
+    /// Unix seconds of the last BGREWRITEAOF `auto-aof-rewrite-*` started.
+    last_rewrite_try_s: u64,
     /// Unix seconds of the last BGSAVE the `save` rules started.
     last_bgsave_try_s: u64,
     /// A BGREWRITEAOF waits for the running BGSAVE to end.
@@ -289,8 +295,10 @@ impl<P: Platform> Shard<P> {
             last_bgrewrite_ok: true,
             changes_at_save: 0,
             changes_at_job_start: 0,
-            dirty_reported: None,
-            dirty_seen: vec![0; shard_count],
+            aof_base_size: 0,
+            counters_reported: None,
+            counters_seen: vec![(0, 0, 0); shard_count],
+            last_rewrite_try_s: 0,
             last_bgsave_try_s: 0,
             rewrite_scheduled: false,
             save_scheduled: false,
@@ -1198,7 +1206,11 @@ impl<P: Platform> Shard<P> {
             keyspace_misses: db_stats.clone().map(|s| s.keyspace_misses).sum(),
             expired_keys: db_stats.map(|s| s.expired_keys).sum(),
             used_memory: dbs.iter().map(|db| db.heap_bytes() as u64).sum(),
-            aof_current_size: self.log.as_ref().map_or(0, |l| l.stats().current_size),
+            aof_current_size: self
+                .log
+                .as_ref()
+                .map_or(0, persist::aof::ShardLog::total_size),
+            aof_base_size: self.aof_base_size,
             aof_buffer_length: self.log.as_ref().map_or(0, |l| l.buffered_len() as u64),
             aof_write_errors: u64::from(self.log.as_ref().is_some_and(|l| l.error().is_some())),
             aof_rewrites: self.aof_rewrites,

@@ -690,6 +690,7 @@ fn info_section<P: Platform>(shard: &mut Shard<P>, section: &str, total: &ShardS
                         "aof_current_size".into(),
                         total.aof_current_size.to_string(),
                     ),
+                    ("aof_base_size".into(), total.aof_base_size.to_string()),
                     (
                         "aof_buffer_length".into(),
                         total.aof_buffer_length.to_string(),
