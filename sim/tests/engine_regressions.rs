@@ -190,3 +190,66 @@ fn a_wall_clock_set_back_across_a_restart_keeps_epochs_increasing() {
         assert!(log.epoch_floor() >= ahead_epoch, "{}", log.epoch_floor());
     }
 }
+
+/// An expire time already past deletes the key at once (`PEXPIREAT k T` at
+/// T, as Redis's `checkAlreadyExpired`: when <= now), but the AOF logged
+/// the PEXPIREAT itself, and replay (`Ctx::loading`) keeps the key with
+/// its TTL instead — live until T, so an APPEND in the same millisecond
+/// landed on the old value, and both were gone once T passed: in memory
+/// `k` was "v852" with no TTL, recovered it was missing. Found by the
+/// simulator (seed 2379, `--aof always`: P4, "k12 recovered None, serial
+/// Some(v852)"). The shard now logs such a command as the DEL it was
+/// (`persist::may_delete_at_once`), as Redis propagates it; this pins that
+/// the log it writes replays to what ran.
+#[test]
+fn an_expire_time_already_past_replays_as_the_delete_it_was() {
+    use corekv::persist::{self, disk::Disk, disk::MemDisk, Policy};
+    let t: u64 = 1_700_000_000_000;
+    // In memory, at T: PEXPIREAT deletes k, APPEND makes it anew.
+    let live = replies(&[
+        &[b"set", b"k", b"v946", b"ex", b"1"],
+        &[b"pexpireat", b"k", t.to_string().as_bytes()],
+        &[b"append", b"k", b"v852"],
+    ]);
+    assert_eq!(live[1], Reply::Integer(1));
+    assert_eq!(live[2], Reply::Integer(4), "APPEND found no key");
+    let mut disk = MemDisk::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    persist::open(&mut disk, Policy::Always, 1, 16, t - 10, &mut rng)
+        .expect("a fresh directory opens");
+    let manifest = persist::read_manifest(&mut disk)
+        .expect("readable")
+        .expect("written by the first open");
+    let table = Table::new();
+    let pexpireat = table.lookup(b"pexpireat").expect("declared");
+    assert!(persist::may_delete_at_once(pexpireat));
+    // What the shard logs now, all at T.
+    let mut records = format!("#T:{t}\r\n").into_bytes();
+    for argv in [
+        vec!["SET", "k", "v946", "EX", "1"],
+        vec!["DEL", "k"],
+        vec!["APPEND", "k", "v852"],
+    ] {
+        let argv: Vec<Bytes> = argv
+            .iter()
+            .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+            .collect();
+        persist::aof::encode_multibulk(&mut records, &argv);
+    }
+    disk.append(&manifest.shards[0].incr, &records)
+        .expect("in memory");
+    let opened =
+        persist::open(&mut disk, Policy::Always, 1, 16, t + 5_000, &mut rng).expect("recovers");
+    let k = opened.keyspaces[0].dbs()[0]
+        .iter(t + 5_000)
+        .find(|(key, _)| &key[..] == b"k")
+        .map(|(_, entry)| (entry.value.clone(), entry.expire_at_ms()));
+    assert_eq!(
+        k,
+        Some((
+            corekv::keyspace::Value::String(Bytes::from_static(b"v852")),
+            None
+        )),
+        "in memory, k was \"v852\" with no TTL"
+    );
+}

@@ -55,7 +55,8 @@
 //! they first ran (`#T:` annotations), so relative TTLs and lazy expiry
 //! come out the same. The one random write, SPOP, is logged as the SREM of
 //! what it popped; gathered multi-shard writes are logged as the entries
-//! they stored ([`rewrite::entry_commands`]).
+//! they stored ([`rewrite::entry_commands`]); an expire time already past
+//! that deleted its key is logged as that DEL ([`may_delete_at_once`]).
 //!
 //! When recovery left anything out (a torn tail, records past the cut, an
 //! uncommitted operation) a new generation starts: each shard's state is
@@ -266,6 +267,19 @@ pub fn logged_form(
     } else {
         LoggedForm::Instead(srem)
     }
+}
+
+/// True for the commands that delete their key at once when given an
+/// expire time already past (EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT, GETEX;
+/// Redis's `checkAlreadyExpired`). Replay runs with `Ctx::loading`, which
+/// keeps the key with that TTL instead — live until then, so a write in
+/// the same millisecond would land on it — so when the key is gone after
+/// such a command it is logged as the `DEL` it was, as Redis propagates it.
+pub fn may_delete_at_once(spec: &crate::commands::CommandSpec) -> bool {
+    matches!(
+        spec.name,
+        "expire" | "pexpire" | "expireat" | "pexpireat" | "getex"
+    )
 }
 
 /// A manifest's shard count: 1 to `SHARDS_MAX`.

@@ -106,8 +106,9 @@ impl<P: Platform> Shard<P> {
     /// covering every write of the iteration (group commit) — and then
     /// releases the held messages. On a disk error the messages and
     /// replies stay held, writes get `-MISCONF`, and a later call retries,
-    /// once the backoff since the failure is over (see [`FlushRetry`];
-    /// [`Shard::poll_timeout_us`] wakes the shard for it).
+    /// once the backoff since the failure is over (1 ms doubling up to
+    /// [`limits::AOF_RETRY_BACKOFF_MAX_US`]; [`Shard::poll_timeout_us`]
+    /// wakes the shard for it).
     pub fn before_sleep(&mut self) {
         self.tick_clock();
         self.reap_internal();

@@ -886,7 +886,17 @@ impl<P: Platform> Shard<P> {
                 let tag = owner.map(|o| (o.conn, o.serial));
                 let now_ms = now_us / 1000;
                 let failed = reply.is_error();
-                match persist::logged_form(spec, args.argv(), &reply) {
+                let form = match (persist::logged_form(spec, args.argv(), &reply), args.argv()) {
+                    // now_ms 0: sees the key whether or not its time is up.
+                    (persist::LoggedForm::Same, [_, key, ..])
+                        if persist::may_delete_at_once(spec)
+                            && self.keyspace.db(db).get(key, 0).is_none() =>
+                    {
+                        persist::LoggedForm::Instead(vec![Bytes::from_static(b"DEL"), key.clone()])
+                    }
+                    (form, _) => form,
+                };
+                match form {
                     persist::LoggedForm::Same => {
                         log.record_outcome(self.epoch, now_ms, db, tag, args.argv(), failed);
                     }
