@@ -209,8 +209,8 @@ impl Model {
     /// How far back (ms) the wall clock may be set from `now_ms` without
     /// bringing back a key that expired: no key ever had an expire time in
     /// between (one reclaimed since, by its shard or by the model, would
-    /// live again where it was not reclaimed — and on replay of the AOF,
-    /// which logs no expiry), and no WATCH is registered (its verdict
+    /// live again where it was not reclaimed), and no WATCH is registered
+    /// (its verdict
     /// compares wall-clock instants). `None`: not at all.
     pub fn clock_set_back_ms_max(&self, now_ms: u64) -> Option<u64> {
         if !self.watches.is_empty() {

@@ -561,6 +561,22 @@ impl Sim {
 
     /// The serial model just replayed `execution` of connection `index`:
     /// a gathered write's stores take the entries it left.
+    /// The serial model is about to replay `execution`: a gathered write's
+    /// stores note what their keys hold before it.
+    pub(super) fn note_stores_before(&mut self, index: usize, execution: &Execution) {
+        let seq = execution.origin.seq as usize;
+        let Some(p) = self.persistence.as_mut() else {
+            return;
+        };
+        if !p.durability.awaits_store(index, seq) {
+            return;
+        }
+        let now_ms = execution.unix_time_us / 1000;
+        let model = &self.model;
+        p.durability
+            .note_before(index, seq, |db, key| model.live_entry(db, key, now_ms));
+    }
+
     pub(super) fn capture_stores(&mut self, index: usize, execution: &Execution) {
         let seq = execution.origin.seq as usize;
         let Some(p) = self.persistence.as_mut() else {

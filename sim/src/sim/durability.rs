@@ -116,6 +116,9 @@ pub(super) struct Durability {
     /// Gathered commands whose stored entries are still to be captured:
     /// (connection index, seq) → (shard, record index) of each store.
     pending_stores: BTreeMap<(usize, usize), Vec<(usize, usize)>>,
+    /// The entries under a pending store's keys before the serial model
+    /// replayed its command ([`Durability::note_before`]).
+    stores_before: BTreeMap<(usize, usize), Vec<Vec<Option<Entry>>>>,
     /// Virtual time of the last start (µs).
     pub started_us: u64,
     /// Virtual time of the last disk fault (µs).
@@ -165,6 +168,7 @@ impl Durability {
             bases,
             records: (0..shards).map(|_| Vec::new()).collect(),
             pending_stores: BTreeMap::new(),
+            stores_before: BTreeMap::new(),
             started_us,
             last_fault_us: None,
             faults_seen: 0,
@@ -176,6 +180,7 @@ impl Durability {
         self.records = (0..bases.len()).map(|_| Vec::new()).collect();
         self.bases = bases;
         self.pending_stores.clear();
+        self.stores_before.clear();
         self.started_us = started_us;
     }
 
@@ -204,8 +209,33 @@ impl Durability {
         self.pending_stores.contains_key(&(conn, seq))
     }
 
+    /// The serial model is about to replay gathered command (`conn`,
+    /// `seq`): `entry` gives what its keys hold before.
+    pub fn note_before(
+        &mut self,
+        conn: usize,
+        seq: usize,
+        mut entry: impl FnMut(usize, &Bytes) -> Option<Entry>,
+    ) {
+        let Some(places) = self.pending_stores.get(&(conn, seq)) else {
+            return;
+        };
+        let before = places
+            .iter()
+            .map(|&(shard, index)| match &self.records[shard][index].op {
+                Op::Store { keys, .. } => keys.iter().map(|(db, key)| entry(*db, key)).collect(),
+                Op::Run(_) => Vec::new(),
+            })
+            .collect();
+        self.stores_before.insert((conn, seq), before);
+    }
+
     /// The serial model replayed gathered command (`conn`, `seq`): `entry`
-    /// gives what it left under each key.
+    /// gives what it left under each key. A store that changed nothing on
+    /// its shard (the command only read the keys there: COPY's source,
+    /// PFMERGE's sources) is dropped: the engine stores nothing there, and
+    /// placed at the command's execution it would order the shard's other
+    /// writes against a read that happened earlier.
     pub fn stored(
         &mut self,
         conn: usize,
@@ -215,9 +245,26 @@ impl Durability {
         let Some(places) = self.pending_stores.remove(&(conn, seq)) else {
             return;
         };
-        for (shard, index) in places {
+        let before = self.stores_before.remove(&(conn, seq));
+        let mut unchanged = Vec::new();
+        for (place, (shard, index)) in places.into_iter().enumerate() {
             if let Op::Store { keys, entries } = &mut self.records[shard][index].op {
-                *entries = Some(keys.iter().map(|(db, key)| entry(*db, key)).collect());
+                let after: Vec<Option<Entry>> =
+                    keys.iter().map(|(db, key)| entry(*db, key)).collect();
+                if before.as_ref().and_then(|b| b.get(place)) == Some(&after) {
+                    unchanged.push((shard, index));
+                }
+                *entries = Some(after);
+            }
+        }
+        // Later positions first, so earlier ones stay valid.
+        unchanged.sort_unstable_by(|a, b| b.cmp(a));
+        for (shard, index) in unchanged {
+            self.records[shard].remove(index);
+            for places in self.pending_stores.values_mut() {
+                for place in places.iter_mut().filter(|p| p.0 == shard && p.1 > index) {
+                    place.1 -= 1;
+                }
             }
         }
     }

@@ -311,6 +311,7 @@ impl Sim {
             // Refused while the AOF could not be written: it ran nothing.
             return self.check_refusal(index, execution);
         }
+        self.note_stores_before(index, execution);
         self.model.replay(execution).map_err(|why| {
             let seq = execution.origin.seq as usize;
             let command = &self.connections[index].sent[seq];
