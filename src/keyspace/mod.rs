@@ -202,6 +202,9 @@ pub struct Db {
     stats: DbStats,
     /// The snapshot in progress, if any ([`Keyspace::start_snapshot`]).
     snapshot: Option<Box<snapshot::DbSnapshot>>,
+    /// Keys removed because their TTL passed, until taken
+    /// ([`Keyspace::take_expired`]); `None` when not recorded.
+    expired: Option<Vec<Bytes>>,
 }
 
 impl Db {
@@ -219,6 +222,7 @@ impl Db {
             expires: BTreeSet::new(),
             stats: DbStats::default(),
             snapshot: None,
+            expired: None,
         }
     }
 
@@ -240,6 +244,13 @@ impl Db {
     /// Counters for INFO.
     pub fn stats(&self) -> DbStats {
         self.stats
+    }
+
+    /// Records that `key` expired, when expirations are recorded.
+    fn note_expired(&mut self, key: &[u8]) {
+        if let Some(expired) = self.expired.as_mut() {
+            expired.push(Bytes::copy_from_slice(key));
+        }
     }
 
     /// Lets a snapshot in progress capture `key`'s entry before it changes
@@ -279,6 +290,7 @@ impl Db {
             changes,
             stats,
             snapshot,
+            expired,
         } = self;
         let entry = match dict.get_unless(key, |entry| entry.is_expired(now_ms)) {
             Lookup::Found(entry) => Some(entry),
@@ -293,6 +305,9 @@ impl Db {
                 touch_watched(watched, version_clock, &key);
                 *changes += 1;
                 stats.expired_keys += 1;
+                if let Some(expired) = expired {
+                    expired.push(key);
+                }
                 None
             }
         };
@@ -357,6 +372,7 @@ impl Db {
         if expired {
             self.remove_entry(key);
             self.stats.expired_keys += 1;
+            self.note_expired(key);
         }
         expired
     }
@@ -546,6 +562,7 @@ impl Db {
             }
             self.remove_entry(&key);
             self.stats.expired_keys += 1;
+            self.note_expired(&key);
             removed += 1;
         }
         removed
@@ -651,6 +668,26 @@ impl Keyspace {
             self.end_snapshot();
         }
         done
+    }
+
+    /// Records every key removed because its TTL passed, from now on
+    /// (`true`), for [`Keyspace::take_expired`]; the AOF logs them as DELs
+    /// as Redis propagates expirations, so that replay never depends on
+    /// the clock agreeing with the one they expired by.
+    pub fn record_expired(&mut self, on: bool) {
+        for db in &mut self.dbs {
+            db.expired = on.then(Vec::new);
+        }
+    }
+
+    /// Moves the keys that expired since the last call, with their
+    /// database index, into `out`, in the order they expired per database.
+    pub fn take_expired(&mut self, out: &mut Vec<(usize, Bytes)>) {
+        for (index, db) in self.dbs.iter_mut().enumerate() {
+            if let Some(expired) = db.expired.as_mut() {
+                out.extend(expired.drain(..).map(|key| (index, key)));
+            }
+        }
     }
 
     /// Drops the snapshot in progress, if any (abandoned, or finished).

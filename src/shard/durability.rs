@@ -62,6 +62,7 @@ impl<P: Platform> Shard<P> {
     /// shard's epochs start no lower than the log's files already hold.
     pub fn attach_persistence(&mut self, keyspace: Keyspace, log: Option<persist::aof::ShardLog>) {
         self.keyspace = keyspace;
+        self.keyspace.record_expired(log.is_some());
         self.aof_base_size = log.as_ref().map_or(0, persist::aof::ShardLog::total_size);
         if let Some(log) = &log {
             self.epoch_base = self.epoch_base.max(log.epoch_floor());
@@ -116,6 +117,7 @@ impl<P: Platform> Shard<P> {
             self.drive(conn);
         }
         self.process_completions();
+        self.log_expired();
         let now_us = self.clock.0;
         let (Some(log), Some(disk)) = (self.log.as_mut(), self.platform.disk()) else {
             return;
@@ -187,6 +189,24 @@ impl<P: Platform> Shard<P> {
     }
 
     /// Logs the commit of atomic operation `owner` (home shard, at its end).
+    /// Logs a DEL for every key that expired since the last call (lazily
+    /// or actively), as Redis propagates expirations: replay then never
+    /// depends on its clock agreeing with the one the keys expired by (a
+    /// wall clock set back would otherwise bring them back). Called before
+    /// anything else is logged, so each DEL precedes every later record.
+    pub(super) fn log_expired(&mut self) {
+        let Some(log) = self.log.as_mut() else {
+            return;
+        };
+        let mut expired = std::mem::take(&mut self.expired_scratch);
+        self.keyspace.take_expired(&mut expired);
+        let (epoch, now_ms) = (self.epoch, self.clock.1 / 1000);
+        for (db, key) in expired.drain(..) {
+            log.record(epoch, now_ms, db, None, &[Bytes::from_static(b"DEL"), key]);
+        }
+        self.expired_scratch = expired;
+    }
+
     pub(crate) fn log_commit(&mut self, owner: TxnId) {
         let epoch = self.epoch;
         if let Some(log) = self.log.as_mut() {
@@ -202,6 +222,7 @@ impl<P: Platform> Shard<P> {
         db: usize,
         entries: &[(Bytes, Option<crate::keyspace::Entry>)],
     ) {
+        self.log_expired();
         let (epoch, now_ms) = (self.epoch, self.clock.1 / 1000);
         let Some(log) = self.log.as_mut() else {
             return;

@@ -224,6 +224,8 @@ pub struct Shard<P: Platform> {
     rewrite_scheduled: bool,
     /// A BGSAVE SCHEDULE waits for the running BGREWRITEAOF to end.
     save_scheduled: bool,
+    /// Reused buffer for [`Shard::log_expired`].
+    expired_scratch: Vec<(usize, Bytes)>,
     /// The connection running a command the server issued itself (a
     /// BGSAVE of the `save` rules, a scheduled BGREWRITEAOF).
     internal: Option<ConnId>,
@@ -304,6 +306,7 @@ impl<P: Platform> Shard<P> {
             rewrite_scheduled: false,
             save_scheduled: false,
             internal: None,
+            expired_scratch: Vec::new(),
             internal_rewrite: false,
             internal_save: false,
             last_save_s,
@@ -883,6 +886,8 @@ impl<P: Platform> Shard<P> {
             && self.log.is_some()
             && (!reply.is_error() || self.keyspace.changes() != changes_before)
         {
+            // Keys the command found expired are deleted before its record.
+            self.log_expired();
             if let Some(log) = self.log.as_mut() {
                 let tag = owner.map(|o| (o.conn, o.serial));
                 let now_ms = now_us / 1000;
