@@ -16,6 +16,7 @@ use std::collections::VecDeque;
 use bytes::{Bytes, BytesMut};
 
 use crate::config::Config;
+use crate::keyspace::CanonicalValue;
 use crate::platform::Platform;
 use crate::resp::frame::parse_frame;
 use crate::resp::{ParseLimits, Parser, Protocol, Reply};
@@ -491,53 +492,6 @@ mod tests {
     }
 }
 
-/// A value in a form that compares equal exactly when two values hold the
-/// same data, whatever their encodings: hash pairs and set members sorted,
-/// lists and sorted sets in their own order, scores as bits.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CanonicalValue {
-    /// A string's bytes.
-    String(Bytes),
-    /// A list's items, head to tail.
-    List(Vec<Bytes>),
-    /// A hash's (field, value) pairs, sorted by field.
-    Hash(Vec<(Bytes, Bytes)>),
-    /// A set's members, sorted.
-    Set(Vec<Bytes>),
-    /// A sorted set's (member, score bits), ascending. A `-0` score counts
-    /// as `0`: a `listpack` sorted set stores it so (see
-    /// [`crate::keyspace::zset`]), and a rebuilt set may change encoding.
-    ZSet(Vec<(Bytes, u64)>),
-}
-
-/// `value` as a [`CanonicalValue`].
-pub fn canonical_value(value: &crate::keyspace::Value) -> CanonicalValue {
-    use crate::keyspace::Value;
-    let copy = |bytes: &[u8]| Bytes::copy_from_slice(bytes);
-    match value {
-        Value::String(bytes) => CanonicalValue::String(bytes.clone()),
-        Value::List(list) => CanonicalValue::List(list.iter().cloned().collect()),
-        Value::Hash(hash) => {
-            let mut pairs: Vec<(Bytes, Bytes)> = hash
-                .iter()
-                .map(|(field, value)| (copy(field), copy(value)))
-                .collect();
-            pairs.sort();
-            CanonicalValue::Hash(pairs)
-        }
-        Value::Set(set) => {
-            let mut members: Vec<Bytes> = set.iter().collect();
-            members.sort();
-            CanonicalValue::Set(members)
-        }
-        Value::ZSet(zset) => CanonicalValue::ZSet(
-            zset.iter()
-                .map(|(member, score)| (member, (score + 0.0).to_bits()))
-                .collect(),
-        ),
-    }
-}
-
 /// Databases the snapshot harness loads into.
 const SNAPSHOT_DB_COUNT: usize = 16;
 
@@ -582,7 +536,7 @@ pub fn snapshot_load(data: &[u8]) {
         .iter()
         .map(|(db, key, entry)| {
             assert!(*db < SNAPSHOT_DB_COUNT);
-            key.len() + canonical_payload_bytes(&canonical_value(&entry.value))
+            key.len() + canonical_payload_bytes(&entry.value.canonical())
         })
         .sum();
     assert!(payload_bytes <= input.len(), "more payload than input");
@@ -602,10 +556,7 @@ pub fn snapshot_load(data: &[u8]) {
     for ((db, key, entry), (db_again, key_again, entry_again)) in loaded.iter().zip(&reloaded) {
         assert_eq!((db, key), (db_again, key_again));
         assert_eq!(entry.expire_at_ms(), entry_again.expire_at_ms());
-        assert_eq!(
-            canonical_value(&entry.value),
-            canonical_value(&entry_again.value)
-        );
+        assert_eq!(entry.value.canonical(), entry_again.value.canonical());
     }
 }
 

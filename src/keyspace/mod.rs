@@ -12,6 +12,7 @@
 //! This module never reads the clock or draws randomness itself: the caller
 //! passes `now_ms` and an RNG. It knows nothing of connections or shards.
 
+mod canonical;
 pub mod dict;
 pub mod hash;
 pub mod list;
@@ -24,6 +25,7 @@ use std::collections::BTreeSet;
 use bytes::Bytes;
 use rand::RngCore;
 
+pub use canonical::CanonicalValue;
 use dict::{Dict, Lookup};
 
 /// A value stored under a key. Collections are boxed so that the common

@@ -123,7 +123,6 @@ fn score_text(score: f64) -> Bytes {
 pub(crate) mod tests {
     use super::*;
     use crate::commands::{run, Ctx, Exec, Table};
-    use crate::fuzzing::canonical_value;
     use crate::keyspace::hash::Hash;
     use crate::keyspace::list::{End, List};
     use crate::keyspace::set::Set;
@@ -195,8 +194,8 @@ pub(crate) mod tests {
             .clone();
         assert_eq!(rebuilt.expire_at_ms(), entry.expire_at_ms(), "TTL");
         assert_eq!(
-            canonical_value(&rebuilt.value),
-            canonical_value(&entry.value),
+            rebuilt.value.canonical(),
+            entry.value.canonical(),
             "content of {key:?}"
         );
         if rebuilt.value.encoding() == entry.value.encoding() {

@@ -1,6 +1,5 @@
 //! Tests of the snapshot format (split from `snapshot.rs` to keep it short).
 use super::*;
-use crate::fuzzing::canonical_value;
 use crate::persist::rewrite::tests::{any_value, elements, hash_of, list_of, rng, set_of, zset_of};
 use proptest::prelude::*;
 
@@ -34,10 +33,7 @@ fn assert_same_records(loaded: &[Record], written: &[Record]) {
             entry_w.expire_at_ms(),
             "TTL of {key:?}"
         );
-        assert_eq!(
-            canonical_value(&entry.value),
-            canonical_value(&entry_w.value)
-        );
+        assert_eq!(entry.value.canonical(), entry_w.value.canonical());
     }
 }
 

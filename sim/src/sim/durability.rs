@@ -44,7 +44,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
 use corekv::commands::{Args, Ctx, Exec, Table};
-use corekv::keyspace::{Entry, Keyspace, Value};
+use corekv::keyspace::{Entry, Keyspace};
 use corekv::persist::Policy;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -320,51 +320,15 @@ fn live<'a>(keyspace: &'a Keyspace, db: usize, key: &[u8], now_ms: u64) -> Optio
         .map(|(_, entry)| entry)
 }
 
-/// A value by content: its encoding (a hash packed or a table, a set of
-/// integers or a table) is the keyspace's business, and a loaded value is
-/// re-encoded for its size, as Redis re-encodes on load.
-#[derive(Debug, PartialEq)]
-enum Content {
-    String(Bytes),
-    List(Vec<Bytes>),
-    Hash(Vec<(Bytes, Bytes)>),
-    Set(Vec<Bytes>),
-    ZSet(Vec<(Bytes, u64)>),
-}
-
-fn content(value: &Value) -> Content {
-    let copy = |bytes: &[u8]| Bytes::copy_from_slice(bytes);
-    match value {
-        Value::String(bytes) => Content::String(bytes.clone()),
-        Value::List(list) => Content::List(list.iter().cloned().collect()),
-        Value::Hash(hash) => {
-            let mut pairs: Vec<(Bytes, Bytes)> = hash
-                .iter()
-                .map(|(field, value)| (copy(field), copy(value)))
-                .collect();
-            pairs.sort();
-            Content::Hash(pairs)
-        }
-        Value::Set(set) => {
-            let mut members: Vec<Bytes> = set.iter().collect();
-            members.sort();
-            Content::Set(members)
-        }
-        Value::ZSet(zset) => Content::ZSet(
-            zset.iter()
-                .map(|(member, score)| (member, (score + 0.0).to_bits()))
-                .collect(),
-        ),
-    }
-}
-
 /// Two live entries hold the same content and expire time.
 fn same_entry(a: Option<&Entry>, b: Option<&Entry>) -> bool {
     match (a, b) {
         (None, None) => true,
         (Some(a), Some(b)) => {
             a.expire_at_ms() == b.expire_at_ms()
-                && (a.value == b.value || content(&a.value) == content(&b.value))
+                && // By content: a loaded value is re-encoded for its size, as
+                // Redis re-encodes on load.
+                (a.value == b.value || a.value.canonical() == b.value.canonical())
         }
         _ => false,
     }
