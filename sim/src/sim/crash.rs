@@ -559,11 +559,10 @@ impl Sim {
         p.durability.record_gathered(stores);
     }
 
-    /// The serial model just replayed `execution` of connection `index`:
-    /// a gathered write's stores take the entries it left.
-    /// The serial model is about to replay `execution`: a gathered write's
-    /// stores note what their keys hold before it.
-    pub(super) fn note_stores_before(&mut self, index: usize, execution: &Execution) {
+    /// A gathered write's stores note the entries under their keys: what
+    /// they hold before the serial model replays `execution` of connection
+    /// `index` (`before`), or what it left (after).
+    pub(super) fn note_stores(&mut self, index: usize, execution: &Execution, before: bool) {
         let seq = execution.origin.seq as usize;
         let Some(p) = self.persistence.as_mut() else {
             return;
@@ -573,22 +572,12 @@ impl Sim {
         }
         let now_ms = execution.unix_time_us / 1000;
         let model = &self.model;
-        p.durability
-            .note_before(index, seq, |db, key| model.live_entry(db, key, now_ms));
-    }
-
-    pub(super) fn capture_stores(&mut self, index: usize, execution: &Execution) {
-        let seq = execution.origin.seq as usize;
-        let Some(p) = self.persistence.as_mut() else {
-            return;
-        };
-        if !p.durability.awaits_store(index, seq) {
-            return;
+        let entry = |db: usize, key: &Bytes| model.live_entry(db, key, now_ms);
+        if before {
+            p.durability.note_before(index, seq, entry);
+        } else {
+            p.durability.stored(index, seq, entry);
         }
-        let now_ms = execution.unix_time_us / 1000;
-        let model = &self.model;
-        p.durability
-            .stored(index, seq, |db, key| model.live_entry(db, key, now_ms));
     }
 }
 

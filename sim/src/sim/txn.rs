@@ -311,7 +311,7 @@ impl Sim {
             // Refused while the AOF could not be written: it ran nothing.
             return self.check_refusal(index, execution);
         }
-        self.note_stores_before(index, execution);
+        self.note_stores(index, execution, true);
         self.model.replay(execution).map_err(|why| {
             let seq = execution.origin.seq as usize;
             let command = &self.connections[index].sent[seq];
@@ -330,7 +330,7 @@ impl Sim {
                 format!("{what}: {why}; units in progress: [{}]", open.join(", ")),
             )
         })?;
-        self.capture_stores(index, execution);
+        self.note_stores(index, execution, false);
         Ok(())
     }
 
