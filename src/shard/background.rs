@@ -347,13 +347,12 @@ impl<P: Platform> Shard<P> {
 
     /// Runs `argv` as a command of the server's own (a connection without
     /// a socket; [`Shard::reap_internal`] reads its reply).
-    fn run_internal(&mut self, argv: &[&'static str]) {
+    fn run_internal(&mut self, argv: &'static [&'static str]) {
         let id = self.handle_connect("internal".to_string());
         // Not a client's connection.
         self.counters.total_connections_received -= 1;
         self.internal = Some(id);
-        self.internal_rewrite = argv == ["BGREWRITEAOF"];
-        self.internal_save = argv == ["BGSAVE", "SCHEDULE"];
+        self.internal_argv = argv;
         let argv: Vec<bytes::Bytes> = argv
             .iter()
             .map(|a| bytes::Bytes::from_static(a.as_bytes()))
@@ -380,11 +379,14 @@ impl<P: Platform> Shard<P> {
             if reply.starts_with('-') {
                 tracing::warn!(%reply, "a background job could not start");
                 // A shard had not yet heard that the other job ended: retry.
-                if self.internal_rewrite && reply.contains("Background save already in progress") {
-                    self.rewrite_scheduled = true;
-                }
-                if self.internal_save && reply.contains("rewriting already in progress") {
-                    self.save_scheduled = true;
+                match self.internal_argv {
+                    ["BGREWRITEAOF"] if reply.contains("save already in progress") => {
+                        self.rewrite_scheduled = true;
+                    }
+                    ["BGSAVE", "SCHEDULE"] if reply.contains("rewriting already in progress") => {
+                        self.save_scheduled = true;
+                    }
+                    _ => {}
                 }
             }
             connection.output.clear();

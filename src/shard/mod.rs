@@ -229,10 +229,8 @@ pub struct Shard<P: Platform> {
     /// The connection running a command the server issued itself (a
     /// BGSAVE of the `save` rules, a scheduled BGREWRITEAOF).
     internal: Option<ConnId>,
-    /// The internal command is a BGREWRITEAOF.
-    internal_rewrite: bool,
-    /// The internal command is a scheduled BGSAVE.
-    internal_save: bool,
+    /// The internal connection's command.
+    internal_argv: &'static [&'static str],
     /// Unix seconds of this shard's last successful snapshot (LASTSAVE).
     pub(crate) last_save_s: u64,
     /// Snapshots this shard wrote (INFO `rdb_saves`).
@@ -307,8 +305,7 @@ impl<P: Platform> Shard<P> {
             save_scheduled: false,
             internal: None,
             expired_scratch: Vec::new(),
-            internal_rewrite: false,
-            internal_save: false,
+            internal_argv: &[],
             last_save_s,
             saves: 0,
         }
